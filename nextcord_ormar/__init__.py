@@ -1,0 +1,1 @@
+"""nextcord-ormar."""
