@@ -1,0 +1,139 @@
+"""``nextcord_ormar.Bot``: a nextcord bot that owns the database connection of its cogs' models."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from nextcord.ext import commands
+
+from .apps import OrmarApp, Registry, registry
+from .database import BotDatabase, database, mask_url
+from .errors import NextcordOrmarError
+
+__all__ = ["DEFAULT_DATABASE_URL", "AutoShardedBot", "Bot", "DatabaseBotMixin"]
+
+log = logging.getLogger("nextcord_ormar")
+
+#: Used when neither ``database_url=`` nor the ``DATABASE_URL`` environment variable is set.
+DEFAULT_DATABASE_URL = "sqlite:///bot.sqlite3"
+
+
+class DatabaseConnectError(NextcordOrmarError, ConnectionError):
+    """The bot could not reach its database at start-up."""
+
+
+class DatabaseBotMixin:
+    """The database side of :class:`Bot` and :class:`AutoShardedBot`.
+
+    The database is connected at the start of :meth:`login` (so before the gateway
+    connects and before any cog's ``on_ready`` or command runs) and disconnected at the
+    very end of :meth:`close`, after nextcord has unloaded the extensions and cogs.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        database_url: str | None = None,
+        database_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        url = database_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        self._database_options = dict(database_options or {})
+        database.configure(url, **self._database_options)
+        self._database_url = database.sa_url
+
+    # -- the database -------------------------------------------------------------------
+
+    @property
+    def database(self) -> BotDatabase:
+        """The connection all app models use (an :class:`ormar.DatabaseConnection`)."""
+        return database
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with its password masked."""
+        return mask_url(self._database_url)
+
+    @property
+    def registry(self) -> Registry:
+        """The registry of apps (all apps of this process)."""
+        return registry
+
+    def set_database_url(self, url: str, **options: Any) -> None:
+        """Point the bot at another database before it connects (the CLI's ``--database-url``)."""
+        self._database_options = dict(options or self._database_options)
+        database.configure(url, **self._database_options)
+        self._database_url = database.sa_url
+
+    async def connect_database(self) -> None:
+        """Connect the database if it is not yet connected, and check it answers."""
+        # Another bot of this process may have pointed the shared connection elsewhere.
+        database.configure(self._database_url, **self._database_options)
+        if database.is_connected:
+            return
+        await database.connect()
+        try:
+            await database.ping()
+        except Exception as exc:
+            await database.disconnect()
+            raise DatabaseConnectError(
+                f"could not connect to the database {self.database_url}: "
+                f"{type(exc).__name__}: {_scrub(str(exc), self._database_url)}"
+            ) from None
+        log.info("database connected: %s", self.database_url)
+
+    async def disconnect_database(self) -> None:
+        """Dispose of the engine; safe to call twice."""
+        if database.is_connected:
+            await database.disconnect()
+            log.info("database disconnected: %s", self.database_url)
+
+    # -- apps of the loaded cogs -----------------------------------------------------------
+
+    def cog_apps(self) -> dict[str, OrmarApp]:
+        """The loaded cogs that own an app, as ``{cog name: app}``."""
+        cogs: dict[str, Any] = getattr(self, "cogs", {})
+        extensions: dict[str, Any] = getattr(self, "extensions", {})
+        found: dict[str, OrmarApp] = {}
+        for name, cog in cogs.items():
+            app = registry.app_for_cog(cog, extensions)
+            if app is not None:
+                found[name] = app
+        return found
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def login(self, token: str) -> None:
+        """Connect the database, then log in to Discord."""
+        await self.connect_database()
+        await super().login(token)  # type: ignore[misc]
+
+    async def close(self) -> None:
+        """Close the Discord side (unloading cogs), then disconnect the database last."""
+        try:
+            await super().close()  # type: ignore[misc]
+        finally:
+            await self.disconnect_database()
+
+
+def _scrub(text: str, url: Any) -> str:
+    """Remove the URL's password from ``text`` if a driver echoed it."""
+    password = getattr(url, "password", None)
+    if password:
+        text = text.replace(str(password), "***")
+    return text
+
+
+class Bot(DatabaseBotMixin, commands.Bot):  # type: ignore[misc]
+    """A :class:`nextcord.ext.commands.Bot` whose cogs' ormar models use ``database_url``.
+
+    ``Bot(database_url="sqlite:///bot.db", intents=...)``; ``command_prefix`` is optional
+    (slash-only bots need none). Every other keyword goes to nextcord.
+    """
+
+
+class AutoShardedBot(DatabaseBotMixin, commands.AutoShardedBot):  # type: ignore[misc]
+    """The sharded twin of :class:`Bot`, with the same database integration."""

@@ -1,0 +1,82 @@
+"""Shared fixtures: one fresh database per test on each backend, and a clean registry."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nextcord_ormar import database, registry
+from tests.databases import BACKENDS, ServerUnavailable, fresh_database
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The name of a database backend: the test runs once for each."""
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database of its own on ``backend``, dropped after the test."""
+    try:
+        with fresh_database(backend, tmp_path) as url:
+            yield url
+    except ServerUnavailable as exc:
+        if IN_CI:
+            pytest.fail(f"{exc} (CI is set, so an unreachable server is a failure)")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(autouse=True)
+def _clean_state() -> Iterator[None]:
+    """Each test starts with no apps and a disconnected shared database."""
+    registry.clear()
+    yield
+    registry.clear()
+    if database.is_connected:
+        # A test that left the database connected; drop the engine so the next test starts clean.
+        with contextlib.suppress(Exception):
+            asyncio.run(database.disconnect())
+        database._engine = None
+        database._autocommit_engine = None
+
+
+class CogProject:
+    """A temporary folder on ``sys.path`` where a test writes cog modules and imports them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, relative: str, source: str) -> Path:
+        """Write ``source`` (dedented) to ``relative`` under the project root."""
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
+        return path
+
+
+@pytest.fixture
+def cog_project(tmp_path: Path) -> Iterator[CogProject]:
+    """A fresh importable project folder; its modules are forgotten after the test."""
+    root = tmp_path / "project"
+    root.mkdir()
+    sys.path.insert(0, str(root))
+    before = set(sys.modules)
+    try:
+        yield CogProject(root)
+    finally:
+        sys.path.remove(str(root))
+        for name in set(sys.modules) - before:
+            module = sys.modules.get(name)
+            places = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", [])]
+            if any(str(place).startswith(str(root)) for place in places):
+                del sys.modules[name]

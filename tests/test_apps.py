@@ -1,0 +1,183 @@
+"""Apps and their models: naming, ownership, validation, registry order, migrations folders."""
+
+from pathlib import Path
+
+import ormar
+import pytest
+
+from nextcord_ormar import (
+    AppConflictError,
+    AppModel,
+    AppNameError,
+    OrmarApp,
+    UnknownAppError,
+    metadata,
+    registry,
+)
+from nextcord_ormar.apps import MAX_IDENTIFIER_LENGTH, default_migrations_path
+
+
+def test_default_table_name_carries_the_app_prefix() -> None:
+    app = OrmarApp.create_app("economy")
+
+    class Wallet(AppModel):
+        ormar_config = app.config()
+        id: int = ormar.BigInteger(primary_key=True, autoincrement=False)
+
+    assert Wallet.ormar_config.tablename == "economy_wallets"
+    assert "economy_wallets" in metadata.tables
+    assert app.table_names == {"economy_wallets"}
+    assert app.models == [Wallet]
+
+
+def test_explicit_tablename_wins_and_options_pass_through() -> None:
+    app = OrmarApp.create_app("shop")
+
+    class Item(AppModel):
+        ormar_config = app.config(tablename="legacy_items", order_by=["-price"])
+        id: int = ormar.Integer(primary_key=True)
+        price: int = ormar.Integer(default=0)
+
+    assert Item.ormar_config.tablename == "legacy_items"
+    assert Item.ormar_config.orders_by == ["-price"]
+    assert app.table_names == {"legacy_items"}
+
+
+def test_plain_ormar_model_with_app_config_belongs_to_the_app() -> None:
+    app = OrmarApp.create_app("levels")
+
+    class Level(ormar.Model):
+        ormar_config = app.config()
+        id: int = ormar.Integer(primary_key=True)
+
+    assert Level.ormar_config.tablename == "levels_levels"
+    assert app.models == [Level]
+
+
+def test_long_names_are_shortened_within_every_databases_limit() -> None:
+    app = OrmarApp.create_app("a" * 40)
+
+    class AVeryLongModelNameThatKeepsGoingAndGoingForever(AppModel):
+        ormar_config = app.config()
+        id: int = ormar.Integer(primary_key=True)
+
+    name = AVeryLongModelNameThatKeepsGoingAndGoingForever.ormar_config.tablename
+    assert len(name) <= MAX_IDENTIFIER_LENGTH
+    assert name.startswith("a" * 40 + "_averylong")
+    assert len(app.version_table) <= MAX_IDENTIFIER_LENGTH
+
+
+def test_explicit_table_name_over_the_limit_is_a_clear_error() -> None:
+    app = OrmarApp.create_app("limits")
+    with pytest.raises(AppNameError, match="longer than 63"):
+
+        class Too(AppModel):
+            ormar_config = app.config(tablename="t" * 64)
+            id: int = ormar.Integer(primary_key=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "non-empty"),
+        ("Economy", "lowercase"),
+        ("my-cog", "'my_cog'"),
+        ("1cog", "starting with a letter"),
+        ("x" * 41, "limit is 40"),
+        ("drop table;", "cannot become a table prefix"),
+    ],
+)
+def test_invalid_app_names_are_rejected_with_a_reason(name: str, message: str) -> None:
+    with pytest.raises(AppNameError, match=message):
+        OrmarApp.create_app(name)
+
+
+def test_same_app_name_from_another_module_is_an_error() -> None:
+    OrmarApp.create_app("economy", module="cogs.economy")
+    with pytest.raises(AppConflictError, match=r"already belongs to module 'cogs\.economy'"):
+        OrmarApp.create_app("economy", module="cogs.other")
+
+
+def test_app_config_refuses_its_own_metadata_or_database() -> None:
+    app = OrmarApp.create_app("bank")
+    with pytest.raises(TypeError, match="set by the app"):
+        app.config(metadata=metadata)
+
+
+def test_many_to_many_through_table_belongs_to_the_declaring_app() -> None:
+    tags = OrmarApp.create_app("tags")
+    posts = OrmarApp.create_app("posts", module="tests.posts")
+
+    class Tag(AppModel):
+        ormar_config = tags.config()
+        id: int = ormar.Integer(primary_key=True)
+
+    class Post(AppModel):
+        ormar_config = posts.config()
+        id: int = ormar.Integer(primary_key=True)
+        tags: list[Tag] | None = ormar.ManyToMany(Tag)
+
+    assert posts.table_names == {"posts_posts", "posts_posts_tags"}
+    assert tags.table_names == {"tags_tags"}
+    assert posts.dependencies == {"tags"}
+    assert tags.dependencies == set()
+
+
+def test_dependency_order_puts_referenced_apps_first() -> None:
+    users = OrmarApp.create_app("users", module="m.users")
+    audit = OrmarApp.create_app("audit", module="m.audit")
+    bans = OrmarApp.create_app("bans", module="m.bans")
+
+    class User(AppModel):
+        ormar_config = users.config()
+        id: int = ormar.Integer(primary_key=True)
+
+    class Ban(AppModel):
+        ormar_config = bans.config()
+        id: int = ormar.Integer(primary_key=True)
+        user: User | None = ormar.ForeignKey(User)
+
+    class Entry(AppModel):
+        ormar_config = audit.config()
+        id: int = ormar.Integer(primary_key=True)
+        ban: Ban | None = ormar.ForeignKey(Ban)
+
+    assert [a.name for a in registry.ordered()] == ["users", "bans", "audit"]
+    assert [a.name for a in registry.ordered(["audit", "users"])] == ["users", "audit"]
+    assert audit.dependencies == {"bans"}
+
+
+def test_unknown_app_lists_the_known_ones() -> None:
+    OrmarApp.create_app("economy")
+    with pytest.raises(UnknownAppError, match=r"unknown app 'nope' \(known apps: economy\)"):
+        registry.get("nope")
+
+
+def test_migrations_folder_rules(tmp_path: Path) -> None:
+    cogs = tmp_path / "cogs"
+    (cogs / "economy").mkdir(parents=True)
+    (cogs / "__init__.py").write_text("")
+    (cogs / "economy" / "__init__.py").write_text("def setup(bot):\n    pass\n")
+    (cogs / "economy" / "models.py").write_text("")
+    (cogs / "moderation.py").write_text("")
+
+    # a package cog, app in its __init__ or in a module of the package
+    assert default_migrations_path("economy", str(cogs / "economy" / "__init__.py")) == (
+        cogs / "economy" / "migrations"
+    )
+    assert default_migrations_path("economy", str(cogs / "economy" / "models.py")) == (
+        cogs / "economy" / "migrations"
+    )
+    # a single-file cog, even inside a package folder that holds several cogs
+    assert default_migrations_path("moderation", str(cogs / "moderation.py")) == (
+        cogs / "moderation" / "migrations"
+    )
+    # a module beside the bot's main script
+    assert default_migrations_path("core", str(tmp_path / "bot.py")) == (
+        tmp_path / "core" / "migrations"
+    )
+
+
+def test_migrations_folder_can_be_overridden(tmp_path: Path) -> None:
+    app = OrmarApp.create_app("economy", migrations=tmp_path / "db" / "economy")
+    assert app.migrations_path == (tmp_path / "db" / "economy").resolve()
