@@ -1,0 +1,608 @@
+"""Interactions: building them as a user would trigger them, and the bot's answers to them."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .commands import OptionType
+from .errors import (
+    DiscordAPIError,
+    already_acknowledged,
+    invalid_form_body,
+    invalid_webhook_token,
+    nest_error,
+    unknown_interaction,
+    unknown_message,
+    unknown_webhook,
+)
+from .handles import INITIAL_KINDS, InteractionHandle, Rejection, Reply, ReplyKind
+from .messages import (
+    MESSAGE_FLAG_EPHEMERAL,
+    MESSAGE_FLAG_LOADING,
+    RecordedFile,
+    RecordedMessage,
+    UploadedFile,
+    check_choices,
+    check_message,
+    read_body,
+)
+from .world import Channel, ChannelType, Guild, Member, Role, User
+
+if TYPE_CHECKING:
+    from .server import LocalDiscord
+
+__all__ = ["CommandNotAvailable", "Interactions"]
+
+Json = dict[str, Any]
+
+_INTERACTION_COMMAND = 2
+_INTERACTION_COMPONENT = 3
+_INTERACTION_AUTOCOMPLETE = 4
+_INTERACTION_MODAL = 5
+
+#: Callback types each interaction type accepts.
+_ALLOWED_CALLBACKS = {
+    _INTERACTION_COMMAND: {4, 5, 9},
+    _INTERACTION_COMPONENT: {4, 5, 6, 7, 9},
+    _INTERACTION_AUTOCOMPLETE: {8},
+    _INTERACTION_MODAL: {4, 5, 6, 7},
+}
+
+
+class CommandNotAvailable(LookupError):
+    """The user could not invoke this command: not registered, hidden by permissions, or no DMs."""
+
+
+class Interactions:
+    """Creates interactions and serves ``/interactions/...`` and ``/webhooks/...``."""
+
+    def __init__(self, discord: LocalDiscord) -> None:
+        self._discord = discord
+        self.handles: dict[int, InteractionHandle] = {}
+        self._by_token: dict[str, InteractionHandle] = {}
+
+    # -- building ------------------------------------------------------------------------
+
+    def _convert(
+        self, option: Json, value: Any, resolved: Json, guild: Guild | None, channel: Channel
+    ) -> Any:
+        kind = int(option["type"])
+        name = option["name"]
+        if kind == OptionType.STRING:
+            return str(value)
+        if kind == OptionType.INTEGER:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"option {name!r} takes an integer, not {value!r}")
+            return value
+        if kind == OptionType.NUMBER:
+            return float(value)
+        if kind == OptionType.BOOLEAN:
+            if not isinstance(value, bool):
+                raise TypeError(f"option {name!r} takes a bool, not {value!r}")
+            return value
+        if kind in (OptionType.USER, OptionType.MENTIONABLE) and isinstance(value, User | Member):
+            user = value.user if isinstance(value, Member) else value
+            resolved.setdefault("users", {})[str(user.id)] = user.payload()
+            member = guild.get_member(user) if guild else None
+            if member is not None:
+                resolved.setdefault("members", {})[str(user.id)] = member.payload(
+                    with_user=False, with_permissions=True
+                )
+            return str(user.id)
+        if kind in (OptionType.ROLE, OptionType.MENTIONABLE) and isinstance(value, Role):
+            resolved.setdefault("roles", {})[str(value.id)] = value.payload()
+            return str(value.id)
+        if kind == OptionType.CHANNEL and isinstance(value, Channel):
+            data = value.payload() | {"permissions": str(self._permissions_in(value, guild))}
+            resolved.setdefault("channels", {})[str(value.id)] = data
+            return str(value.id)
+        if kind == OptionType.ATTACHMENT and isinstance(value, RecordedFile):
+            attachment_id = self._discord.world.snowflakes.next()
+            stored = RecordedFile(
+                filename=value.filename,
+                data=value.data,
+                id=attachment_id,
+                content_type=value.content_type,
+                description=value.description,
+            )
+            self._discord.cdn[attachment_id] = stored
+            base = self._discord.base_url
+            url = f"{base}/attachments/{channel.id}/{attachment_id}/{value.filename}"
+            resolved.setdefault("attachments", {})[str(attachment_id)] = {
+                "id": str(attachment_id),
+                "filename": value.filename,
+                "size": len(value.data),
+                "url": url,
+                "proxy_url": url,
+                "content_type": value.content_type or "application/octet-stream",
+            }
+            return str(attachment_id)
+        raise TypeError(f"option {name!r} (type {kind}) cannot take {value!r}")
+
+    def _permissions_in(self, channel: Channel, guild: Guild | None) -> int:
+        member = guild.get_member(self._discord.world.bot) if guild else None
+        return member.permissions if member else 0
+
+    def _options(
+        self,
+        definitions: list[Json],
+        given: Mapping[str, Any],
+        *,
+        focused: str | None,
+        resolved: Json,
+        guild: Guild | None,
+        channel: Channel,
+        where: str,
+    ) -> list[Json]:
+        by_name = {o["name"]: o for o in definitions}
+        unknown = set(given) - set(by_name)
+        if unknown:
+            raise ValueError(
+                f"{where} has no option(s) {sorted(unknown)}; it has {sorted(by_name)}"
+            )
+        result = []
+        for name, value in given.items():
+            option = by_name[name]
+            if name == focused:
+                if not option.get("autocomplete"):
+                    raise ValueError(f"option {name!r} of {where} has no autocomplete")
+                result.append(
+                    {"name": name, "type": option["type"], "value": value, "focused": True}
+                )
+                continue
+            converted = self._convert(option, value, resolved, guild, channel)
+            choices = option.get("choices")
+            allowed = [c["value"] for c in choices or []]
+            if choices and converted not in allowed:
+                raise ValueError(f"{converted!r} is not a choice of option {name!r}: {allowed}")
+            result.append({"name": name, "type": option["type"], "value": converted})
+        if focused is None:
+            missing = [
+                o["name"] for o in definitions if o.get("required") and o["name"] not in given
+            ]
+            if missing:
+                raise ValueError(f"{where} needs option(s) {missing}")
+        elif focused not in given:
+            raise ValueError(f"the focused option {focused!r} needs a value in options")
+        return result
+
+    def _command_data(
+        self,
+        command: Json,
+        path: list[str],
+        given: Mapping[str, Any],
+        *,
+        focused: str | None,
+        guild: Guild | None,
+        channel: Channel,
+    ) -> Json:
+        resolved: Json = {}
+        where = command["name"]
+        definitions: list[Json] = command.get("options") or []
+        chain: list[Json] = []
+        for part in path:
+            match = next(
+                (
+                    o
+                    for o in definitions
+                    if o["name"] == part
+                    and o["type"] in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP)
+                ),
+                None,
+            )
+            if match is None:
+                subs = [o["name"] for o in definitions if o["type"] in (1, 2)]
+                raise ValueError(f"/{where} has no subcommand {part!r}; it has {subs}")
+            chain.append(match)
+            where = f"{where} {part}"
+            definitions = match.get("options") or []
+        subs = [o["name"] for o in definitions if o["type"] in (1, 2)]
+        if subs:
+            raise ValueError(f"/{where} needs a subcommand: one of {subs}")
+        options = self._options(
+            definitions,
+            given,
+            focused=focused,
+            resolved=resolved,
+            guild=guild,
+            channel=channel,
+            where=f"/{where}",
+        )
+        for link in reversed(chain):
+            options = [{"name": link["name"], "type": link["type"], "options": options}]
+        data: Json = {
+            "id": command["id"],
+            "name": command["name"],
+            "type": command["type"],
+            "options": options,
+        }
+        if resolved:
+            data["resolved"] = resolved
+        if command.get("guild_id"):
+            data["guild_id"] = command["guild_id"]
+        return data
+
+    def find_command(
+        self, user: User, channel: Channel, name: str, *, check_permissions: bool
+    ) -> Json:
+        """The command ``user`` reaches by typing ``/name`` in ``channel``."""
+        guild = channel.guild
+        command = self._discord.commands.resolve(name, guild.id if guild else None)
+        if command is None:
+            registered = [c["name"] for c in self._discord.commands.all()]
+            raise CommandNotAvailable(f"no command /{name} is registered; registered: {registered}")
+        if not check_permissions:
+            return command
+        if guild is None:
+            contexts = command.get("contexts")
+            in_dm = 1 in contexts if contexts is not None else command.get("dm_permission", True)
+            if not in_dm or command.get("guild_id"):
+                raise CommandNotAvailable(f"/{name} cannot be used in DMs")
+        else:
+            member = guild.get_member(user)
+            if member is None:
+                raise CommandNotAvailable(f"{user.name} is not a member of {guild.name}")
+            needed = command.get("default_member_permissions")
+            if needed is not None and not member.has_permissions(int(needed)):
+                raise CommandNotAvailable(
+                    f"/{name} needs permissions {needed} (default_member_permissions), "
+                    f"which {user.name} lacks"
+                )
+            contexts = command.get("contexts")
+            if contexts is not None and 0 not in contexts:
+                raise CommandNotAvailable(f"/{name} cannot be used in guilds")
+        return command
+
+    def create(
+        self,
+        type: int,
+        user: User,
+        channel: Channel,
+        data: Json,
+        *,
+        name: str,
+        message: RecordedMessage | None = None,
+    ) -> InteractionHandle:
+        """Make an interaction payload and its handle (not yet dispatched)."""
+        discord = self._discord
+        world = discord.world
+        guild = channel.guild
+        interaction_id = world.snowflakes.next()
+        token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
+        payload: Json = {
+            "id": str(interaction_id),
+            "application_id": str(world.application.id),
+            "type": type,
+            "data": data,
+            "channel_id": str(channel.id),
+            "channel": channel.payload(),
+            "token": token,
+            "version": 1,
+            "locale": "en-US",
+            "entitlements": [],
+            "attachment_size_limit": discord.limits.upload_bytes,
+        }
+        if guild is not None:
+            member = guild.get_member(user)
+            if member is None:
+                raise CommandNotAvailable(f"{user.name} is not a member of {guild.name}")
+            bot_member = guild.get_member(world.bot)
+            payload["guild_id"] = str(guild.id)
+            payload["guild_locale"] = "en-US"
+            payload["guild"] = {"id": str(guild.id), "locale": "en-US", "features": []}
+            payload["member"] = member.payload(with_permissions=True)
+            payload["app_permissions"] = str(bot_member.permissions if bot_member else 0)
+            payload["authorizing_integration_owners"] = {"0": str(guild.id)}
+            payload["context"] = 0
+        else:
+            payload["user"] = user.payload()
+            payload["app_permissions"] = "0"
+            payload["authorizing_integration_owners"] = {"0": str(user.id)}
+            payload["context"] = 1
+        if message is not None:
+            payload["message"] = message.payload(discord.base_url)
+        handle = InteractionHandle(
+            id=interaction_id,
+            token=token,
+            type=type,
+            name=name,
+            user=user,
+            channel=channel,
+            payload=payload,
+            created_at=time.monotonic(),
+            clock_created_at=discord.clock.now(),
+            source_message=message,
+        )
+        self.handles[interaction_id] = handle
+        self._by_token[token] = handle
+        return handle
+
+    def command_interaction(
+        self,
+        user: User,
+        channel: Channel,
+        command_line: str,
+        options: Mapping[str, Any],
+        *,
+        focused: str | None = None,
+        check_permissions: bool = True,
+    ) -> InteractionHandle:
+        """Build a slash-command (or, with ``focused``, an autocomplete) interaction."""
+        name, *path = command_line.strip().lstrip("/").split()
+        command = self.find_command(user, channel, name, check_permissions=check_permissions)
+        data = self._command_data(
+            command, path, options, focused=focused, guild=channel.guild, channel=channel
+        )
+        kind = _INTERACTION_AUTOCOMPLETE if focused else _INTERACTION_COMMAND
+        return self.create(kind, user, channel, data, name=" ".join([name, *path]))
+
+    # -- answering -----------------------------------------------------------------------
+
+    def add_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
+        """Register the interaction and webhook routes under ``prefix``."""
+        router.add_post(prefix + r"/interactions/{id:\d+}/{token}/callback", self._callback)
+        hook = prefix + r"/webhooks/{app:\d+}/{token}"
+        router.add_post(hook, self._followup)
+        for target in ("@original", r"{message:\d+}"):
+            router.add_get(hook + "/messages/" + target, self._get_message)
+            router.add_patch(hook + "/messages/" + target, self._edit_message)
+            router.add_delete(hook + "/messages/" + target, self._delete_message)
+
+    def _reject(
+        self, handle: InteractionHandle, request: web.Request, error: DiscordAPIError
+    ) -> DiscordAPIError:
+        handle.rejections.append(
+            Rejection(
+                method=request.method,
+                path=request.path,
+                status=error.status,
+                code=error.code,
+                message=error.message,
+                at=time.monotonic(),
+            )
+        )
+        handle._notify()
+        self._discord._notify()
+        return error
+
+    def _record(self, handle: InteractionHandle, reply: Reply) -> None:
+        handle.replies.append(reply)
+        handle._notify()
+        self._discord._notify()
+
+    def _files(self, uploads: list[UploadedFile]) -> list[RecordedFile]:
+        recorded = []
+        for upload in sorted(uploads, key=lambda u: u.index):
+            item = RecordedFile(
+                filename=upload.filename,
+                data=upload.data,
+                id=self._discord.world.snowflakes.next(),
+                content_type=upload.content_type,
+            )
+            self._discord.cdn[item.id] = item
+            recorded.append(item)
+        return recorded
+
+    def _describe_files(self, data: Json, files: list[RecordedFile]) -> None:
+        described = {
+            int(a["id"]): a.get("description")
+            for a in data.get("attachments") or []
+            if isinstance(a, dict) and str(a.get("id", "")).isdigit()
+        }
+        for index, item in enumerate(files):
+            item.description = described.get(index, item.description)
+
+    def _reply(
+        self,
+        kind: ReplyKind,
+        data: Json,
+        files: list[RecordedFile],
+        message: RecordedMessage | None,
+    ) -> Reply:
+        return Reply(
+            kind=kind,
+            at=time.monotonic(),
+            content=data.get("content"),
+            embeds=list(data.get("embeds") or []),
+            files=files,
+            components=list(data.get("components") or []),
+            flags=int(data.get("flags") or 0),
+            message_id=message.id if message else None,
+            data=data,
+        )
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        handle = self.handles.get(int(request.match_info["id"]))
+        if handle is None or handle.token != request.match_info["token"]:
+            raise unknown_interaction()
+        discord = self._discord
+        try:
+            body, uploads = await read_body(request)
+            if handle.initial is not None:
+                raise already_acknowledged()
+            age = discord.clock.now() - handle.clock_created_at
+            if age > discord.ack_deadline:
+                raise unknown_interaction()
+            kind = int(body.get("type") or 0)
+            if kind not in _ALLOWED_CALLBACKS.get(handle.type, set()):
+                raise invalid_form_body(
+                    nest_error("type", "INTERACTION_RESPONSE_TYPE_INVALID", "Invalid type")
+                )
+            data: Json = body.get("data") or {}
+            if kind == 4:
+                check_message(data, uploads, discord.limits, prefix="data")
+            elif kind == 7:
+                check_message(data, uploads, discord.limits, prefix="data", creating=False)
+            elif kind == 8:
+                check_choices(data, discord.limits)
+        except DiscordAPIError as error:
+            raise self._reject(handle, request, error) from None
+        files = self._files(uploads)
+        self._describe_files(data, files)
+        message: RecordedMessage | None = None
+        if kind in (4, 5):
+            flags = int(data.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL
+            if kind == 5:
+                flags |= MESSAGE_FLAG_LOADING
+            message = RecordedMessage(
+                id=discord.world.snowflakes.next(),
+                channel=handle.channel,
+                author=discord.world.bot,
+                content=(data.get("content") or "") if kind == 4 else "",
+                embeds=list(data.get("embeds") or []) if kind == 4 else [],
+                files=files,
+                components=list(data.get("components") or []) if kind == 4 else [],
+                flags=flags,
+                interaction_id=handle.id,
+                interaction_name=handle.name if handle.type == _INTERACTION_COMMAND else None,
+                interaction_user=handle.user,
+                webhook_id=discord.world.application.id,
+                tts=bool(data.get("tts")),
+            )
+            handle.message = message
+            await discord.post_message(message)
+        elif kind == 7 and handle.message is not None:
+            message = handle.message
+            discord.edit_message(message, data, files)
+        elif kind == 6:
+            message = handle.message
+        self._record(handle, self._reply(INITIAL_KINDS[kind], data, files, message))
+        return web.Response(status=204)
+
+    def _webhook_handle(self, request: web.Request) -> InteractionHandle:
+        handle = self._by_token.get(request.match_info["token"])
+        app = int(request.match_info["app"])
+        if handle is None or app != self._discord.world.application.id:
+            raise unknown_webhook()
+        return handle
+
+    def _check_webhook(self, handle: InteractionHandle) -> None:
+        discord = self._discord
+        if discord.clock.now() - handle.clock_created_at > discord.token_lifetime:
+            raise invalid_webhook_token()
+        if handle.initial is None:
+            raise unknown_webhook()
+
+    def _target(self, handle: InteractionHandle, request: web.Request) -> RecordedMessage:
+        raw = request.match_info.get("message")
+        if raw is None:
+            if handle.message is None or handle.message.deleted:
+                raise unknown_message()
+            return handle.message
+        wanted = int(raw)
+        candidates = [handle.message, *handle.followup_messages]
+        for message in candidates:
+            if message is not None and message.id == wanted and not message.deleted:
+                return message
+        raise unknown_message()
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        handle = self._webhook_handle(request)
+        discord = self._discord
+        try:
+            self._check_webhook(handle)
+            data, uploads = await read_body(request)
+            check_message(data, uploads, discord.limits)
+        except DiscordAPIError as error:
+            raise self._reject(handle, request, error) from None
+        files = self._files(uploads)
+        self._describe_files(data, files)
+        original = handle.message
+        if original is not None and original.loading and handle.type != _INTERACTION_COMPONENT:
+            # The first followup after a defer fills in the "thinking..." message.
+            discord.edit_message(original, data | {"flags": original.flags}, files)
+            message = original
+        else:
+            message = RecordedMessage(
+                id=discord.world.snowflakes.next(),
+                channel=handle.channel,
+                author=discord.world.bot,
+                content=data.get("content") or "",
+                embeds=list(data.get("embeds") or []),
+                files=files,
+                components=list(data.get("components") or []),
+                flags=int(data.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL,
+                interaction_id=handle.id,
+                interaction_user=handle.user,
+                webhook_id=discord.world.application.id,
+                tts=bool(data.get("tts")),
+            )
+            handle.followup_messages.append(message)
+            await discord.post_message(message)
+        self._record(handle, self._reply("followup", data, files, message))
+        if request.query.get("wait", "false").lower() in ("1", "true"):
+            return discord.json(message.payload(discord.base_url))
+        return web.Response(status=204)
+
+    async def _get_message(self, request: web.Request) -> web.Response:
+        handle = self._webhook_handle(request)
+        try:
+            self._check_webhook(handle)
+            message = self._target(handle, request)
+        except DiscordAPIError as error:
+            raise self._reject(handle, request, error) from None
+        return self._discord.json(message.payload(self._discord.base_url))
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        handle = self._webhook_handle(request)
+        discord = self._discord
+        try:
+            self._check_webhook(handle)
+            message = self._target(handle, request)
+            data, uploads = await read_body(request)
+            check_message(data, uploads, discord.limits, creating=False)
+        except DiscordAPIError as error:
+            raise self._reject(handle, request, error) from None
+        files = self._files(uploads)
+        self._describe_files(data, files)
+        discord.edit_message(message, data, files)
+        kind: ReplyKind = "edit" if message is handle.message else "followup_edit"
+        self._record(handle, self._reply(kind, data, files, message))
+        return discord.json(message.payload(discord.base_url))
+
+    async def _delete_message(self, request: web.Request) -> web.Response:
+        handle = self._webhook_handle(request)
+        try:
+            self._check_webhook(handle)
+            message = self._target(handle, request)
+        except DiscordAPIError as error:
+            raise self._reject(handle, request, error) from None
+        self._discord.delete_message(message)
+        self._record(handle, self._reply("delete", {}, [], message))
+        return web.Response(status=204)
+
+    def component_interaction(
+        self,
+        user: User,
+        message: RecordedMessage,
+        *,
+        custom_id: str | None,
+        label: str | None,
+        values: list[str] | None,
+    ) -> InteractionHandle:
+        """Build the interaction for clicking a button or choosing from a select menu."""
+        if message.deleted:
+            raise ValueError(f"message {message.id} was deleted")
+        if message.ephemeral and message.interaction_user is not user:
+            raise ValueError("only the invoking user sees (and can click) an ephemeral message")
+        component = message.find_component(custom_id=custom_id, label=label)
+        if component.get("disabled"):
+            raise ValueError(f"component {component.get('label') or custom_id!r} is disabled")
+        if "custom_id" not in component:
+            raise ValueError("link buttons have no custom_id and make no interaction")
+        data: Json = {"custom_id": component["custom_id"], "component_type": component["type"]}
+        if component["type"] == 2:
+            if values is not None:
+                raise ValueError("buttons take no values")
+        else:
+            data["values"] = list(values or [])
+        channel = message.channel
+        if channel.type is ChannelType.DM and user not in channel.recipients:
+            raise ValueError(f"{user.name} cannot see this DM")
+        name = str(component.get("label") or component["custom_id"])
+        return self.create(_INTERACTION_COMPONENT, user, channel, data, name=name, message=message)
