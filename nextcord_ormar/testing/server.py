@@ -183,13 +183,13 @@ class LocalDiscord(Waitable):
         RestRoutes(self).add_routes(router, API_PREFIX)
         self.commands.add_routes(router, API_PREFIX)
         self.interactions.add_routes(router, API_PREFIX)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind((self.host, 0))
         self.port = int(sock.getsockname()[1])
         try:
-            await web.SockSite(runner, sock, shutdown_timeout=0.5).start()
+            await web.SockSite(runner, sock).start()
         except BaseException:
             sock.close()
             await runner.cleanup()
