@@ -1,0 +1,92 @@
+"""What the bundled ``env.py`` runs: Alembic configured for one app.
+
+The engine puts an :class:`AppEnvironment` into ``Config.attributes``; this module reads it
+and configures Alembic's context so that only the app's own tables are reflected
+(``include_name``) and compared (``include_object``), in the app's own version table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy.engine import Connection
+
+__all__ = ["ATTRIBUTE", "AppEnvironment", "run_environment"]
+
+#: The key of ``Config.attributes`` holding the :class:`AppEnvironment`.
+ATTRIBUTE = "nextcord_ormar"
+
+
+@dataclass
+class AppEnvironment:
+    """Everything ``env.py`` needs to run Alembic for one app."""
+
+    app: str
+    table_names: frozenset[str]
+    metadata: sqlalchemy.MetaData
+    version_table: str
+    dialect_name: str
+    connection: Connection | None = None
+    on_version_apply: Callable[..., None] | None = None
+    process_revision_directives: Callable[..., None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def include_name(self, name: str | None, type_: str, parent_names: Any) -> bool:
+        """Reflect only this app's tables: other apps' and unowned tables are never read."""
+        if type_ == "table":
+            return name in self.table_names
+        return True
+
+    def include_object(
+        self, obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+    ) -> bool:
+        """Compare only this app's tables of the shared metadata."""
+        if type_ == "table":
+            return name in self.table_names
+        table = getattr(obj, "table", None)
+        if table is not None and getattr(table, "name", None) is not None:
+            return table.name in self.table_names
+        return True
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for ``context.configure`` shared by online and offline runs."""
+        opts: dict[str, Any] = {
+            "target_metadata": self.metadata,
+            "version_table": self.version_table,
+            "include_name": self.include_name,
+            "include_object": self.include_object,
+            "compare_type": True,
+            "compare_server_default": True,
+            "render_as_batch": self.dialect_name == "sqlite",
+        }
+        if self.process_revision_directives is not None:
+            opts["process_revision_directives"] = self.process_revision_directives
+        opts.update(self.extra)
+        return opts
+
+
+def run_environment(context: Any) -> None:
+    """Run the migrations Alembic asked for, online or offline (``--sql``)."""
+    env = context.config.attributes.get(ATTRIBUTE)
+    if not isinstance(env, AppEnvironment):
+        raise RuntimeError(
+            "this env.py belongs to nextcord-ormar and runs only through its migration engine "
+            "(nxalembic or the /migrate cog), not through plain alembic"
+        )
+    if context.is_offline_mode():
+        context.configure(dialect_name=env.dialect_name, literal_binds=True, **env.options())
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    callbacks = [env.on_version_apply] if env.on_version_apply is not None else []
+    context.configure(
+        connection=env.connection,
+        transaction_per_migration=True,
+        on_version_apply=callbacks,
+        **env.options(),
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,201 @@
+"""What the migration engine returns: plain data that the CLI prints and the admin cog renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "AppStatus",
+    "CheckResult",
+    "DowngradeResult",
+    "MakeResult",
+    "Operation",
+    "ProgressEvent",
+    "RevisionInfo",
+    "SqlResult",
+    "StampResult",
+    "Step",
+    "UpgradeResult",
+]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One schema change in a migration, e.g. ``add_column`` on ``economy_wallets``."""
+
+    kind: str
+    table: str | None
+    name: str | None = None
+    detail: str = ""
+
+    def describe(self) -> str:
+        """A one-line human description: ``add column economy_wallets.bank (INTEGER)``."""
+        verb = self.kind.replace("_", " ")
+        target = self.table or ""
+        if self.name and self.table and self.kind.endswith("column"):
+            target = f"{self.table}.{self.name}"
+        elif self.name:
+            target = f"{self.name} on {self.table}" if self.table else self.name
+        text = f"{verb} {target}".strip()
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    """One migration script of an app."""
+
+    app: str
+    revision: str
+    message: str
+    down_revision: str | None
+    path: Path
+    applied: bool | None = None
+    is_head: bool = False
+    script: str | None = None
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class MakeResult:
+    """The outcome of making a migration for one app.
+
+    ``outcome`` is ``"written"`` (a file was written), ``"no_changes"`` (models and database
+    agree; nothing written) or ``"not_up_to_date"`` (the database lacks migrations that
+    exist; apply them first, nothing written).
+    """
+
+    app: str
+    outcome: Literal["written", "no_changes", "not_up_to_date"]
+    revision: str | None = None
+    message: str | None = None
+    path: Path | None = None
+    script: str | None = None
+    operations: list[Operation] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    empty: bool = False
+
+    @property
+    def written(self) -> bool:
+        return self.outcome == "written"
+
+    @property
+    def filename(self) -> str | None:
+        return self.path.name if self.path else None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One migration applied (or undone) by an upgrade or downgrade."""
+
+    app: str
+    revision: str
+    message: str
+    direction: Literal["up", "down"]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Reported while an upgrade runs: an app starts, or one of its migrations was applied."""
+
+    app: str
+    kind: Literal["app_started", "step_done", "app_done", "app_failed"]
+    step: Step | None = None
+    index: int = 0
+    total: int = 0
+
+
+@dataclass
+class AppRun:
+    """What an upgrade or downgrade did to one app."""
+
+    app: str
+    before: str | None
+    after: str | None
+    steps: list[Step] = field(default_factory=list)
+    error: str | None = None
+    failed_revision: str | None = None
+    traceback: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+@dataclass
+class UpgradeResult:
+    """Per-app from → to of an upgrade (or downgrade), in the order the apps ran."""
+
+    apps: list[AppRun] = field(default_factory=list)
+    direction: Literal["up", "down"] = "up"
+
+    @property
+    def ok(self) -> bool:
+        return all(run.error is None for run in self.apps)
+
+    @property
+    def failed(self) -> AppRun | None:
+        return next((run for run in self.apps if run.error is not None), None)
+
+    @property
+    def steps(self) -> list[Step]:
+        return [step for run in self.apps for step in run.steps]
+
+
+DowngradeResult = UpgradeResult
+
+
+@dataclass
+class AppStatus:
+    """Where one app stands: applied revision, head, pending scripts, unmigrated model changes."""
+
+    app: str
+    current: str | None
+    heads: list[str]
+    pending: list[RevisionInfo]
+    differs: bool | None
+    changes: list[Operation] = field(default_factory=list)
+    migrations_path: Path | None = None
+    unknown_current: bool = False
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.pending and not self.differs
+
+
+@dataclass
+class StampResult:
+    app: str
+    before: str | None
+    after: str | None
+
+
+@dataclass
+class SqlResult:
+    """SQL an upgrade or downgrade would run (Alembic offline mode); nothing was applied."""
+
+    app: str
+    direction: Literal["up", "down"]
+    from_revision: str | None
+    to_revision: str | None
+    sql: str
+
+
+@dataclass
+class CheckResult:
+    """Apps whose models differ from the database."""
+
+    statuses: list[AppStatus]
+
+    @property
+    def differing(self) -> list[AppStatus]:
+        return [s for s in self.statuses if s.differs or s.pending]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differing

@@ -1,0 +1,159 @@
+"""One app's Alembic configuration, its scripts, and revision names resolved against them."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy.engine import Connection
+
+from ..apps import OrmarApp
+from ..errors import NextcordOrmarError
+from .environment import ATTRIBUTE, AppEnvironment
+from .results import RevisionInfo
+
+__all__ = [
+    "TEMPLATE_DIR",
+    "AppScripts",
+    "MigrationError",
+    "UnknownRevisionError",
+]
+
+#: Alembic's ``script_location``: the bundled ``env.py`` and ``script.py.mako``.
+TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
+
+
+class MigrationError(NextcordOrmarError):
+    """A migration command could not be carried out; the message says why."""
+
+
+class UnknownRevisionError(MigrationError, LookupError):
+    """A revision name that the app's history does not have."""
+
+
+def _ini_escape(value: str) -> str:
+    return value.replace("%", "%%")
+
+
+class AppScripts:
+    """Alembic's view of one app: its :class:`Config` and :class:`ScriptDirectory`."""
+
+    def __init__(self, app: OrmarApp, dialect_name: str) -> None:
+        self.app = app
+        self.dialect_name = dialect_name
+        self.folder = app.migrations_path
+
+    def config(
+        self, *, connection: Connection | None = None, output: io.StringIO | None = None, **env: Any
+    ) -> Config:
+        """A fresh Alembic ``Config`` for this app (no ini file involved)."""
+        quiet = argparse.Namespace(quiet=True)  # Alembic prints "Generating ..." otherwise
+        cfg = Config(output_buffer=output, cmd_opts=quiet)
+        cfg.set_main_option("script_location", _ini_escape(str(TEMPLATE_DIR)))
+        cfg.set_main_option("version_locations", _ini_escape(str(self.folder)))
+        cfg.set_main_option("path_separator", "os")
+        cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+        cfg.attributes[ATTRIBUTE] = AppEnvironment(
+            app=self.app.name,
+            table_names=frozenset(self.app.table_names),
+            metadata=self.app.metadata,
+            version_table=self.app.version_table,
+            dialect_name=self.dialect_name,
+            connection=connection,
+            **env,
+        )
+        return cfg
+
+    def directory(self) -> ScriptDirectory:
+        return ScriptDirectory.from_config(self.config())
+
+    def has_scripts(self) -> bool:
+        return self.folder.is_dir() and any(self.folder.glob("*.py"))
+
+    def revisions(self) -> list[Script]:
+        """The app's scripts, oldest first."""
+        if not self.has_scripts():
+            return []
+        return list(reversed(list(self.directory().walk_revisions())))
+
+    def heads(self) -> list[str]:
+        if not self.has_scripts():
+            return []
+        return list(self.directory().get_heads())
+
+    def current(self, connection: Connection) -> str | None:
+        """The revision the database is at for this app (``None``: nothing applied)."""
+        context = MigrationContext.configure(
+            connection, opts={"version_table": self.app.version_table}
+        )
+        heads = context.get_current_heads()
+        return heads[0] if heads else None
+
+    def info(self, script: Script, *, applied: set[str] | None = None) -> RevisionInfo:
+        heads = set(self.heads())
+        down = script.down_revision
+        return RevisionInfo(
+            app=self.app.name,
+            revision=script.revision,
+            message=(script.doc or "").strip(),
+            down_revision=down if isinstance(down, str) or down is None else ",".join(down),
+            path=Path(script.path),
+            applied=(script.revision in applied) if applied is not None else None,
+            is_head=script.revision in heads,
+        )
+
+    def known(self) -> list[str]:
+        return [s.revision for s in self.revisions()]
+
+    def _unknown(self, name: str) -> UnknownRevisionError:
+        known = ", ".join(self.known()) or "none yet"
+        return UnknownRevisionError(
+            f"app {self.app.name!r} has no revision {name!r} (its revisions: {known}; "
+            "also accepted: head, base, -N, +N)"
+        )
+
+    def resolve(self, name: str, current: str | None) -> str | None:
+        """A revision id for ``name``: an id (or unique prefix), head, base, -N or +N."""
+        name = name.strip()
+        chain = self.known()
+        if name in ("head", "heads"):
+            heads = self.heads()
+            if len(heads) > 1:
+                raise MigrationError(
+                    f"app {self.app.name!r} has several heads ({', '.join(heads)}); "
+                    "name the revision"
+                )
+            return heads[0] if heads else None
+        if name == "base":
+            return None
+        if len(name) > 1 and name[0] in "+-" and name[1:].isdigit():
+            position = chain.index(current) + 1 if current in chain else 0
+            moved = position + int(name)
+            if moved < 0 or moved > len(chain):
+                raise self._unknown(name)
+            return chain[moved - 1] if moved > 0 else None
+        if not self.has_scripts():
+            raise self._unknown(name)
+        try:
+            script = self.directory().get_revision(name)
+        except CommandError:
+            raise self._unknown(name) from None
+        except Exception:
+            raise self._unknown(name) from None
+        if script is None:
+            raise self._unknown(name)
+        return str(script.revision)
+
+    def path_between(self, lower: str | None, upper: str | None) -> list[Script]:
+        """Scripts after ``lower`` up to and including ``upper``, oldest first."""
+        chain = self.revisions()
+        ids = [s.revision for s in chain]
+        start = ids.index(lower) + 1 if lower in ids else 0
+        end = ids.index(upper) + 1 if upper in ids else 0
+        return chain[start:end]
