@@ -101,7 +101,10 @@ class LocalDiscord(Waitable):
 
     ``heartbeat_interval`` is what HELLO tells the bot (seconds); ``ack_deadline`` is the time
     an interaction may go unacknowledged (Discord: 3 s); ``token_lifetime`` how long its token
-    works (Discord: 15 minutes), both measured on :attr:`clock`.
+    works (Discord: 15 minutes), both measured on :attr:`clock`. ``reaction_delay`` is the
+    least time between a message appearing (or changing) and a simulated click on it: a bot
+    registers a view only after Discord answered the request that sent it, and a person cannot
+    click faster than the message renders either.
     """
 
     def __init__(
@@ -112,6 +115,7 @@ class LocalDiscord(Waitable):
         token_lifetime: float = 15 * 60.0,
         limits: Limits | None = None,
         gateway_compression: bool = True,
+        reaction_delay: float = 0.05,
         bot_name: str = "TestBot",
         app_name: str = "Test Application",
     ) -> None:
@@ -121,6 +125,7 @@ class LocalDiscord(Waitable):
         self.ack_deadline = ack_deadline
         self.token_lifetime = token_lifetime
         self.limits = limits or Limits()
+        self.reaction_delay = reaction_delay
         self.token = self._make_token()
         self.commands = CommandStore(self)
         self.interactions = Interactions(self)
@@ -475,6 +480,13 @@ class LocalDiscord(Waitable):
             raise LookupError(f"no message {target}")
         return message
 
+    async def _settled(self, message: RecordedMessage) -> RecordedMessage:
+        changed = max(message.created_at, message.edited_at or 0.0)
+        wait = changed + self.reaction_delay - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return message
+
     async def click(
         self,
         user: User,
@@ -487,7 +499,7 @@ class LocalDiscord(Waitable):
 
         ``message`` may be the message, its id, or the handle whose reply carries the button.
         """
-        target = self._message_from(message)
+        target = await self._settled(self._message_from(message))
         handle = self.interactions.component_interaction(
             user, target, custom_id=custom_id, label=label, values=None
         )
@@ -501,7 +513,7 @@ class LocalDiscord(Waitable):
         values: Iterable[str],
     ) -> InteractionHandle:
         """Choose ``values`` in the select menu ``custom_id`` of a message the bot sent."""
-        target = self._message_from(message)
+        target = await self._settled(self._message_from(message))
         handle = self.interactions.component_interaction(
             user, target, custom_id=custom_id, label=None, values=list(values)
         )
