@@ -87,7 +87,13 @@ class Rejection:
 
 
 class Waitable:
-    """Something that changes as requests arrive and can be waited on with a predicate."""
+    """Something that changes as requests arrive and can be waited on with a predicate.
+
+    Predicates are re-checked whenever a request arrives, and every ``poll_interval`` seconds
+    in case they look at state outside the local Discord (such as the bot's own).
+    """
+
+    poll_interval = 0.02
 
     def __init__(self) -> None:
         self._changed = asyncio.Event()
@@ -109,7 +115,7 @@ class Waitable:
                 )
             event = self._changed
             try:
-                await asyncio.wait_for(event.wait(), remaining)
+                await asyncio.wait_for(event.wait(), min(remaining, self.poll_interval))
             except TimeoutError:
                 continue
 
