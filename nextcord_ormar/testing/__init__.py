@@ -20,7 +20,7 @@ are listed in :attr:`LocalDiscord.unknown_routes`.
 
 from .commands import CommandStore, OptionType
 from .errors import DiscordAPIError
-from .gateway import Gateway, GatewaySession, Intents
+from .gateway import Gateway, GatewaySession, Intents, Op
 from .handles import InteractionHandle, Rejection, Reply, ReplyKind
 from .interactions import CommandNotAvailable
 from .messages import Limits, RecordedFile, RecordedMessage
@@ -59,6 +59,7 @@ __all__ = [
     "Limits",
     "LocalDiscord",
     "Member",
+    "Op",
     "OptionType",
     "Permission",
     "RecordedFile",
