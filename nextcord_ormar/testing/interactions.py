@@ -606,3 +606,49 @@ class Interactions:
             raise ValueError(f"{user.name} cannot see this DM")
         name = str(component.get("label") or component["custom_id"])
         return self.create(_INTERACTION_COMPONENT, user, channel, data, name=name, message=message)
+
+    def modal_interaction(
+        self, user: User, handle: InteractionHandle, values: Mapping[str, str]
+    ) -> InteractionHandle:
+        """Build the interaction for submitting the modal the bot opened on ``handle``."""
+        reply = next((r for r in handle.replies if r.kind == "modal"), None)
+        if reply is None:
+            raise ValueError(f"{handle!r} did not open a modal")
+        modal = reply.data
+        inputs: list[Json] = []
+        for row in modal.get("components") or []:
+            for item in [*(row.get("components") or []), row.get("component")]:
+                if isinstance(item, dict) and item.get("type") == 4:
+                    inputs.append(item)
+        by_id = {str(i["custom_id"]): i for i in inputs}
+        by_label = {str(i.get("label")): i for i in inputs if i.get("label")}
+        answers: dict[str, str] = {}
+        for key, value in values.items():
+            item = by_id.get(key) or by_label.get(key)
+            if item is None:
+                raise ValueError(f"the modal has no text input {key!r}; it has {sorted(by_id)}")
+            answers[str(item["custom_id"])] = str(value)
+        missing = [
+            cid for cid, i in by_id.items() if i.get("required", True) and cid not in answers
+        ]
+        if missing:
+            raise ValueError(f"the modal needs values for {missing}")
+        data: Json = {
+            "custom_id": modal.get("custom_id"),
+            "components": [
+                {
+                    "type": 1,
+                    "components": [{"type": 4, "custom_id": cid, "value": answers.get(cid, "")}],
+                }
+                for cid in by_id
+            ],
+        }
+        title = str(modal.get("title") or modal.get("custom_id") or "modal")
+        return self.create(
+            _INTERACTION_MODAL,
+            user,
+            handle.channel,
+            data,
+            name=title,
+            message=handle.source_message,
+        )

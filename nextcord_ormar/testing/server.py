@@ -97,7 +97,7 @@ class LocalDiscord(Waitable):
     :meth:`create_user`, :meth:`create_guild` (and the guild's ``create_role``,
     ``create_channel``, ``add_member``), :meth:`set_owner` / :meth:`set_team`; run a bot with
     :meth:`run_bot`; act as users with :meth:`slash`, :meth:`autocomplete`, :meth:`click`,
-    :meth:`select` and :meth:`send_message`.
+    :meth:`select`, :meth:`submit_modal` and :meth:`send_message`.
 
     ``heartbeat_interval`` is what HELLO tells the bot (seconds); ``ack_deadline`` is the time
     an interaction may go unacknowledged (Discord: 3 s); ``token_lifetime`` how long its token
@@ -518,6 +518,22 @@ class LocalDiscord(Waitable):
             user, target, custom_id=custom_id, label=None, values=list(values)
         )
         return await self._send_interaction(handle)
+
+    async def submit_modal(
+        self, user: User, handle: InteractionHandle, values: Mapping[str, str]
+    ) -> InteractionHandle:
+        """Fill in and submit the modal the bot opened in answer to ``handle``.
+
+        ``values`` maps each text input's ``custom_id`` (or label) to the text typed.
+        """
+        opened = next((r for r in handle.replies if r.kind == "modal"), None)
+        if opened is not None:
+            wait = opened.at + self.reaction_delay - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return await self._send_interaction(
+            self.interactions.modal_interaction(user, handle, values)
+        )
 
     async def send_message(self, user: User, channel: Channel, content: str) -> RecordedMessage:
         """Post a message as ``user`` (the bot gets ``MESSAGE_CREATE`` if its intents allow)."""

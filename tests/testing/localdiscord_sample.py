@@ -40,6 +40,37 @@ class ConfirmView(nextcord.ui.View):
         await interaction.response.send_message("Cancelled", ephemeral=True)
 
 
+class FeedbackModal(nextcord.ui.Modal):
+    """A modal with one text input; submitting it answers with what was typed."""
+
+    def __init__(self) -> None:
+        super().__init__(title="Feedback", custom_id="feedback", timeout=None)
+        self.text = nextcord.ui.TextInput(label="Your feedback", custom_id="feedback:text")
+        self.add_item(self.text)
+
+    async def callback(self, interaction: nextcord.Interaction) -> None:
+        await interaction.response.send_message(f"thanks for: {self.text.value}", ephemeral=True)
+
+
+class CogSelect(nextcord.ui.View):
+    """A select menu of cogs."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @nextcord.ui.select(
+        custom_id="cogs",
+        placeholder="Pick cogs",
+        min_values=1,
+        max_values=2,
+        options=[nextcord.SelectOption(label=c, value=c) for c in COGS],
+    )
+    async def chosen(
+        self, select: nextcord.ui.StringSelect[Any], interaction: nextcord.Interaction
+    ) -> None:
+        await interaction.response.send_message(f"picked {', '.join(select.values)}")
+
+
 class SampleCog(commands.Cog):
     """The commands the issue asks for, written the way a bot author would."""
 
@@ -127,6 +158,14 @@ class SampleCog(commands.Cog):
     @nextcord.slash_command(name="confirm", description="A view with buttons")
     async def confirm(self, interaction: nextcord.Interaction) -> None:
         await interaction.response.send_message("Are you sure?", view=ConfirmView())
+
+    @nextcord.slash_command(name="feedback", description="Opens a modal")
+    async def feedback(self, interaction: nextcord.Interaction) -> None:
+        await interaction.response.send_modal(FeedbackModal())
+
+    @nextcord.slash_command(name="pick", description="A select menu")
+    async def pick(self, interaction: nextcord.Interaction) -> None:
+        await interaction.response.send_message("Which cogs?", view=CogSelect())
 
     @nextcord.slash_command(name="slow", description="Too slow to acknowledge")
     async def slow(self, interaction: nextcord.Interaction) -> None:

@@ -133,6 +133,25 @@ async def test_buttons_on_a_view(discord: LocalDiscord, scene: Scene, bot: Sampl
         await discord.click(scene.bob, handle, label="Yes")
 
 
+async def test_select_menu(discord: LocalDiscord, scene: Scene, bot: SampleBot) -> None:
+    handle = await discord.slash(scene.bob, scene.general, "pick")
+    await handle.wait_done()
+    chosen = await discord.select(scene.bob, handle, "cogs", ["music", "events"])
+    assert (await chosen.wait_done()).content == "picked music, events"
+
+
+async def test_modal_submit(discord: LocalDiscord, scene: Scene, bot: SampleBot) -> None:
+    handle = await discord.slash(scene.bob, scene.general, "feedback")
+    opened = await handle.wait_done()
+    assert opened.kind == "modal"
+    assert opened.data["title"] == "Feedback"
+    submitted = await discord.submit_modal(scene.bob, handle, {"Your feedback": "great bot"})
+    reply = await submitted.wait_done()
+    assert (reply.content, reply.ephemeral) == ("thanks for: great bot", True)
+    with pytest.raises(ValueError, match="needs values"):
+        await discord.submit_modal(scene.bob, handle, {})
+
+
 async def test_owner_only_command_with_a_single_owner(
     discord: LocalDiscord, scene: Scene, bot: SampleBot
 ) -> None:
