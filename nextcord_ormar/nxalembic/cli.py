@@ -1,0 +1,341 @@
+"""``nxalembic``: the terminal face of the migration engine.
+
+Each command parses its arguments, calls :class:`~nextcord_ormar.migrations.MigrationEngine`
+and prints what the engine returns. Exit status: 0 success, 1 failure (or, for ``check``,
+models that differ from the database), 2 usage or configuration error. Errors are one
+line on stderr; ``--verbose`` adds the traceback. Database passwords are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import sys
+import traceback
+import warnings
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from sqlalchemy.engine import make_url
+
+from ..apps import OrmarApp
+from ..bot import DatabaseBotMixin
+from ..errors import (
+    AppConflictError,
+    AppNameError,
+    DatabaseURLError,
+    DriverMissingError,
+    NextcordOrmarError,
+    UnknownAppError,
+)
+from ..migrations import InvalidMessageError, MigrationEngine, UnknownRevisionError
+from ..migrations.naming import clean_message
+from . import output
+from .parser import PROG, UsageError, parser
+from .project import ConfigError, load_bot, read_config
+
+__all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+#: Errors about the command line or the project's set-up (exit status 2).
+_USAGE_ERRORS: tuple[type[BaseException], ...] = (
+    ConfigError,
+    UsageError,
+    UnknownAppError,
+    UnknownRevisionError,
+    InvalidMessageError,
+    DatabaseURLError,
+    DriverMissingError,
+    AppNameError,
+    AppConflictError,
+)
+
+#: Commands that only read the scripts and need no database connection.
+_OFFLINE_COMMANDS = {"heads", "show"}
+
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z0-9+]+://[^:/@\s]*):(?P<password>[^@\s]+)@", re.I)
+
+
+class _Secrets:
+    """Passwords that must never reach the terminal; :meth:`scrub` replaces them with ``***``."""
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+
+    def add_url(self, url: object) -> None:
+        if url is None:
+            return
+        password = getattr(url, "password", None)
+        if password is None and isinstance(url, str):
+            try:
+                password = make_url(url).password
+            except Exception:
+                match = _URL_PASSWORD.search(url)
+                password = match.group("password") if match else None
+        if password:
+            self.values.add(str(password))
+
+    def scrub(self, text: str) -> str:
+        text = _URL_PASSWORD.sub(r"\g<scheme>:***@", text)
+        for value in sorted(self.values, key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
+
+
+class _ScrubFilter(logging.Filter):
+    def __init__(self, secrets: _Secrets) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.secrets.scrub(record.getMessage())
+        record.args = None
+        return True
+
+
+class Cli:
+    """One run of ``nxalembic``: the parsed arguments, the bot, and where output goes."""
+
+    def __init__(self, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> None:
+        self.args = args
+        self.stdout = stdout
+        self.stderr = stderr
+        self.verbose = bool(args.verbose)
+        self.secrets = _Secrets()
+        self.secrets.add_url(args.database_url)
+        self.bot: DatabaseBotMixin | None = None
+        self.engine: MigrationEngine | None = None
+
+    # -- output ---------------------------------------------------------------------
+
+    def say(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.stdout.write(self.secrets.scrub(line) + "\n")
+        self.stdout.flush()
+
+    def error(self, message: str) -> None:
+        self.stderr.write(f"{PROG}: error: {self.secrets.scrub(message)}\n")
+        self.stderr.flush()
+
+    def _traceback(self, exc: BaseException) -> None:
+        if self.verbose:
+            text = "".join(traceback.format_exception(exc))
+            self.stderr.write(self.secrets.scrub(text))
+
+    @contextmanager
+    def _diagnostics(self) -> Iterator[None]:
+        """Logging (with ``--verbose``) and Python warnings as scrubbed one-line messages."""
+        handler = logging.StreamHandler(self.stderr)
+        handler.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(_ScrubFilter(self.secrets))
+        root = logging.getLogger()
+        old_level = root.level
+        root.addHandler(handler)
+        root.setLevel(logging.INFO if self.verbose else logging.WARNING)
+        # nextcord warns about intents and voice when the bot is created: noise here.
+        discord_log = logging.getLogger("nextcord")
+        old_discord_level = discord_log.level
+        if not self.verbose:
+            discord_log.setLevel(logging.ERROR)
+        old_showwarning = warnings.showwarning
+
+        def showwarning(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            text = str(message).strip().splitlines()
+            self.stderr.write(
+                self.secrets.scrub(f"{PROG}: warning: {text[0] if text else category.__name__}")
+                + "\n"
+            )
+
+        warnings.showwarning = showwarning
+        try:
+            yield
+        finally:
+            warnings.showwarning = old_showwarning
+            root.removeHandler(handler)
+            root.setLevel(old_level)
+            discord_log.setLevel(old_discord_level)
+
+    # -- running ----------------------------------------------------------------------
+
+    def run(self) -> int:
+        with self._diagnostics():
+            try:
+                return self._run()
+            except NextcordOrmarError as exc:
+                self.error(str(exc))
+                self._traceback(exc)
+                return EXIT_USAGE if isinstance(exc, _USAGE_ERRORS) else EXIT_FAILURE
+            except UsageError as exc:
+                self.error(str(exc))
+                return EXIT_USAGE
+            except Exception as exc:
+                first = (str(exc).strip().splitlines() or [""])[0]
+                detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+                hint = "" if self.verbose else " (run with --verbose for the traceback)"
+                self.error(f"unexpected error: {detail}{hint}")
+                self._traceback(exc)
+                return EXIT_FAILURE
+
+    def _run(self) -> int:
+        self._check_arguments()
+        bot = load_bot(read_config(self.args.config))
+        self.bot = bot
+        if self.args.database_url:
+            bot.set_database_url(self.args.database_url)
+        self.secrets.add_url(bot.database.sa_url)
+        if not bot.registry.apps:
+            raise ConfigError(
+                "the bot has no apps: its module must load the cogs' extensions when imported "
+                "(bot.load_extension(...)), and each cog must create an OrmarApp"
+            )
+        self._check_apps()
+        self.engine = MigrationEngine.for_bot(bot, in_thread=False)
+        handler: Callable[[MigrationEngine], Awaitable[int]] = getattr(
+            self, "cmd_" + _canonical(self.args.command)
+        )
+        return asyncio.run(self._connected(handler, self.engine))
+
+    async def _connected(
+        self, handler: Callable[[MigrationEngine], Awaitable[int]], engine: MigrationEngine
+    ) -> int:
+        assert self.bot is not None
+        try:
+            if _canonical(self.args.command) not in _OFFLINE_COMMANDS:
+                await self.bot.connect_database()
+            return await handler(engine)
+        finally:
+            await self.bot.disconnect_database()
+
+    def _check_arguments(self) -> None:
+        """Combinations argparse cannot express, checked before anything is imported."""
+        args = self.args
+        command = _canonical(args.command)
+        if command == "migrate":
+            if args.empty and not args.app:
+                raise UsageError("migrate --empty needs --app: a blank migration is for one app")
+            clean_message(args.message)  # refuses a message that cannot be used, up front
+        if command == "upgrade" and args.revision not in ("head", "heads") and not args.app:
+            raise UsageError(
+                f"upgrade to {args.revision!r} needs --app: revisions belong to one app"
+            )
+
+    def _check_apps(self) -> None:
+        """An app named on the command line must exist (the error lists the known ones)."""
+        assert self.bot is not None
+        name = getattr(self.args, "app", None)
+        if name:
+            self.bot.registry.get(name)
+
+    def _apps(self) -> list[OrmarApp]:
+        """The app given on the command line, or every app in dependency order."""
+        assert self.bot is not None
+        name = getattr(self.args, "app", None)
+        registry = self.bot.registry
+        return [registry.get(name)] if name else registry.ordered()
+
+    # -- commands ---------------------------------------------------------------------
+
+    async def cmd_migrate(self, engine: MigrationEngine) -> int:
+        code = EXIT_OK
+        for app in self._apps():
+            result = await engine.make(app, message=self.args.message, empty=self.args.empty)
+            self.say(output.make_lines(result))
+            if result.outcome == "not_up_to_date":
+                code = EXIT_FAILURE
+        return code
+
+    async def cmd_upgrade(self, engine: MigrationEngine) -> int:
+        apps = self._apps()
+        if self.args.sql:
+            for app in apps:
+                await self._print_sql(engine, app, self.args.revision, "up")
+            return EXIT_OK
+        result = await engine.upgrade(apps if self.args.app else None, self.args.revision)
+        return self._print_runs(engine, result.apps, [a.name for a in apps])
+
+    async def cmd_downgrade(self, engine: MigrationEngine) -> int:
+        app = engine.app(self.args.app)
+        if self.args.sql:
+            await self._print_sql(engine, app, self.args.revision, "down")
+            return EXIT_OK
+        result = await engine.downgrade(app, self.args.revision)
+        return self._print_runs(engine, result.apps, [app.name])
+
+    async def _print_sql(
+        self, engine: MigrationEngine, app: OrmarApp, target: str, direction: str
+    ) -> None:
+        if not engine.scripts(app).has_scripts():
+            self.say([f"-- {app.name}: no migrations yet"])
+            return
+        self.say(output.sql_lines(await engine.sql(app, target, direction=direction)))
+
+    def _print_runs(self, engine: MigrationEngine, runs: list[Any], planned: list[str]) -> int:
+        for run in runs:
+            has_scripts = engine.scripts(run.app).has_scripts()
+            self.say(output.run_lines(run, has_scripts=has_scripts, verbose=self.verbose))
+        failed = any(run.error is not None for run in runs)
+        done = {run.app for run in runs}
+        skipped = [name for name in planned if name not in done]
+        if failed and skipped:
+            self.say([f"{name}: not attempted (an earlier app failed)" for name in skipped])
+        return EXIT_FAILURE if failed else EXIT_OK
+
+    async def cmd_current(self, engine: MigrationEngine) -> int:
+        for status in await engine.status(self._apps(), compare=False):
+            self.say(output.current_lines(status))
+        return EXIT_OK
+
+    async def cmd_history(self, engine: MigrationEngine) -> int:
+        for app in self._apps():
+            revisions = await engine.history(app)
+            self.say(output.history_lines(app.name, app.migrations_path, revisions))
+        return EXIT_OK
+
+    async def cmd_heads(self, engine: MigrationEngine) -> int:
+        for app in self._apps():
+            self.say(output.heads_lines(app.name, await engine.heads(app)))
+        return EXIT_OK
+
+    async def cmd_show(self, engine: MigrationEngine) -> int:
+        info = await engine.show(self.args.app, self.args.revision)
+        self.say(output.show_lines(info))
+        return EXIT_OK
+
+    async def cmd_stamp(self, engine: MigrationEngine) -> int:
+        self.say(output.stamp_lines(await engine.stamp(self.args.app, self.args.revision)))
+        return EXIT_OK
+
+    async def cmd_check(self, engine: MigrationEngine) -> int:
+        result = await engine.check(self._apps())
+        for status in result.statuses:
+            self.say(output.check_lines(status))
+        return EXIT_OK if result.ok else EXIT_FAILURE
+
+
+def _canonical(command: str) -> str:
+    return "upgrade" if command == "update" else command
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``nxalembic`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    return Cli(args, sys.stdout, sys.stderr).run()

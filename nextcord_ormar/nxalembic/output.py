@@ -1,0 +1,170 @@
+"""Turn the migration engine's results into the lines ``nxalembic`` prints.
+
+Every function here is pure: it takes a result object and returns text lines, so the
+format is easy to read in one place and to test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..migrations import (
+    AppRun,
+    AppStatus,
+    MakeResult,
+    Operation,
+    RevisionInfo,
+    SqlResult,
+    StampResult,
+)
+
+__all__ = [
+    "display_path",
+    "make_lines",
+    "rev",
+    "run_lines",
+]
+
+
+def rev(revision: str | None) -> str:
+    """A revision for display; ``None`` (nothing applied) is ``base``."""
+    return revision if revision is not None else "base"
+
+
+def display_path(path: Path | None) -> str:
+    """``path`` relative to the current directory when it is inside it."""
+    if path is None:
+        return "?"
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def operation_lines(operations: Sequence[Operation], indent: str = "  ") -> list[str]:
+    return [f"{indent}- {op.describe()}" for op in operations]
+
+
+def make_lines(result: MakeResult) -> list[str]:
+    """What ``migrate`` did for one app."""
+    app = result.app
+    if result.outcome == "no_changes":
+        return [f"{app}: no changes, no migration written"]
+    if result.outcome == "not_up_to_date":
+        pending = ", ".join(result.pending) or "some"
+        return [
+            f"{app}: not up to date: {pending} not applied yet, no migration written; "
+            f"run 'nxalembic upgrade --app {app}' first"
+        ]
+    kind = "blank migration" if result.empty else "migration"
+    lines = [
+        f"{app}: wrote {kind} {result.revision} {display_path(result.path)} ({result.message})"
+    ]
+    lines += operation_lines(result.operations)
+    lines += [f"  warning: {warning}" for warning in result.warnings]
+    return lines
+
+
+def run_lines(run: AppRun, *, has_scripts: bool, verbose: bool = False) -> list[str]:
+    """What an upgrade or downgrade did to one app."""
+    app = run.app
+    if run.error is not None:
+        where = f" at {run.failed_revision}" if run.failed_revision else ""
+        lines = [
+            f"{app}: failed{where}: {run.error}",
+            f"  {app} is left at {rev(run.after)}",
+        ]
+        lines += [f"  applied {s.revision} {s.message}".rstrip() for s in run.steps]
+        if verbose and run.traceback:
+            lines += ["", run.traceback.rstrip()]
+        return lines
+    if not has_scripts:
+        return [f"{app}: no migrations yet (make one with 'nxalembic migrate --app {app}')"]
+    if not run.steps:
+        return [f"{app}: already at {rev(run.after)}, nothing to do"]
+    lines = [f"{app}: {rev(run.before)} -> {rev(run.after)} ({_plural(len(run.steps), 'migration')})"]
+    verb = "applied" if run.steps[0].direction == "up" else "undid"
+    lines += [f"  {verb} {s.revision} {s.message}".rstrip() for s in run.steps]
+    return lines
+
+
+def current_lines(status: AppStatus) -> list[str]:
+    """Where one app stands, for ``current``."""
+    app = status.app
+    if not status.heads and status.current is None:
+        return [f"{app}: no migrations yet"]
+    if status.unknown_current:
+        return [
+            f"{app}: {status.current} (no script for it in "
+            f"{display_path(status.migrations_path)}; restore it or stamp the app)"
+        ]
+    head = status.heads[0] if status.heads else None
+    if not status.pending:
+        return [f"{app}: {rev(status.current)} (head)"]
+    ids = ", ".join(info.revision for info in status.pending)
+    return [f"{app}: {rev(status.current)} (head is {rev(head)}; not applied: {ids})"]
+
+
+def history_lines(app: str, path: Path, revisions: Sequence[RevisionInfo]) -> list[str]:
+    """An app's migrations, oldest first, for ``history``."""
+    if not revisions:
+        return [f"{app}: no migrations yet"]
+    lines = [f"{app} ({display_path(path)}):"]
+    for info in revisions:
+        marks = ["applied" if info.applied else "pending"]
+        if info.is_head:
+            marks.append("head")
+        lines.append(f"  {info.revision} {info.message} [{', '.join(marks)}]")
+    return lines
+
+
+def heads_lines(app: str, heads: Sequence[str]) -> list[str]:
+    if not heads:
+        return [f"{app}: no migrations yet"]
+    return [f"{app}: {', '.join(heads)}"]
+
+
+def show_lines(info: RevisionInfo) -> list[str]:
+    header = f"# {info.app} {info.revision}: {info.message} ({display_path(info.path)})"
+    return [header, "", (info.script or "").rstrip()]
+
+
+def stamp_lines(result: StampResult) -> list[str]:
+    return [
+        f"{result.app}: stamped {rev(result.before)} -> {rev(result.after)} "
+        "(nothing was run)"
+    ]
+
+
+def sql_lines(result: SqlResult) -> list[str]:
+    header = f"-- {result.app}: {rev(result.from_revision)} -> {rev(result.to_revision)}"
+    if not result.sql.strip():
+        return [f"{header}: nothing to do"]
+    return [header, result.sql.rstrip()]
+
+
+def check_lines(status: AppStatus) -> list[str]:
+    """Whether one app's models and scripts match the database, for ``check``."""
+    app = status.app
+    lines: list[str] = []
+    if status.pending:
+        ids = ", ".join(info.revision for info in status.pending)
+        lines.append(
+            f"{app}: migrations not applied: {ids}; run 'nxalembic upgrade --app {app}'"
+        )
+    if status.differs:
+        lines.append(f"{app}: models differ from the database:")
+        lines += operation_lines(status.changes)
+        if not status.pending:
+            lines.append(
+                f"  run 'nxalembic migrate --app {app}', review the file, then "
+                f"'nxalembic upgrade --app {app}'"
+            )
+    if not lines:
+        lines.append(f"{app}: up to date")
+    return lines

@@ -1,0 +1,235 @@
+"""The ``nxalembic`` command line, as one :class:`argparse.ArgumentParser`.
+
+The parser lives at module level as :data:`parser` so the documentation can render it
+(``.. argparse:: :ref: nextcord_ormar.nxalembic.parser.parser``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+__all__ = ["PROG", "NxalembicParser", "UsageError", "build_parser", "parser"]
+
+PROG = "nxalembic"
+
+
+class UsageError(Exception):
+    """The command line could not be parsed; the message is one line for the user."""
+
+
+class NxalembicParser(argparse.ArgumentParser):
+    """An :class:`argparse.ArgumentParser` whose errors are one line and exit with 2.
+
+    argparse prints the usage block and exits; here an error raises :class:`UsageError`
+    instead, so :func:`nextcord_ormar.nxalembic.cli.main` can print one line and return 2.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise SystemExit(status)
+
+
+_DESCRIPTION = """\
+Make and apply per-cog database migrations for a nextcord-ormar bot.
+
+nxalembic reads nxalembic.ini in the current directory ([nxalembic] with 'module', the
+import path of the bot's main script, and 'bot', the name of its nextcord_ormar.Bot),
+imports the bot (without logging in to Discord) to find the apps its cogs create, and
+compares their models with the live database. Each app (one per cog) has its own
+history: its own versions folder and its own version table.
+"""
+
+_EPILOG = """\
+workflow: 'nxalembic migrate' writes a migration per changed app; read it, then
+'nxalembic upgrade' applies it. Exit status: 0 success, 1 failure (or, for 'check',
+models that differ from the database), 2 usage or configuration error.
+"""
+
+_REVISION_HELP = (
+    "a revision id (0003, or a unique prefix), 'head', 'base', or a relative step such as -1 or +2"
+)
+
+
+def _common_options(*, top: bool) -> argparse.ArgumentParser:
+    """The options every command accepts, before or after the command name."""
+    # Sub-commands default to SUPPRESS so that an option given before the command is not
+    # overwritten by the sub-command's default.
+    default: object = None if top else argparse.SUPPRESS
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("global options")
+    group.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=default,
+        help="read this file instead of ./nxalembic.ini",
+    )
+    group.add_argument(
+        "--database-url",
+        metavar="URL",
+        default=default,
+        help="use this database instead of the bot's own (for example a staging copy)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="log what happens and show tracebacks of errors",
+    )
+    return common
+
+
+def _app_option(sub: argparse.ArgumentParser, what: str) -> None:
+    sub.add_argument(
+        "--app",
+        metavar="APP",
+        help=f"{what} only this app (default: every app, in dependency order)",
+    )
+
+
+def build_parser() -> NxalembicParser:
+    """A fresh parser for the ``nxalembic`` command line."""
+    top = NxalembicParser(
+        prog=PROG,
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_common_options(top=True)],
+    )
+    common = _common_options(top=False)
+    commands = top.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands", parser_class=NxalembicParser
+    )
+    commands.required = True
+
+    def command(
+        name: str, summary: str, description: str, aliases: list[str] | None = None
+    ) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            aliases=aliases or [],
+            parents=[common],
+        )
+
+    migrate = command(
+        "migrate",
+        "compare the models with the database and write a migration per changed app",
+        "Compare each app's models with the live database and write the app's next "
+        "migration script into its versions folder. Apps without changes get no file "
+        "(unless --empty). Read each script before you upgrade: renames show up as a "
+        "drop plus an add, and table drops are never generated.",
+    )
+    _app_option(migrate, "make a migration for")
+    migrate.add_argument(
+        "--empty",
+        action="store_true",
+        help="write a blank migration to fill in by hand (needs --app), for example to "
+        "drop a table",
+    )
+    migrate.add_argument(
+        "-m",
+        "--message",
+        metavar="MESSAGE",
+        help="what the migration does; it names the file (default: a name derived from "
+        "the changes, such as 'add wallets bank')",
+    )
+
+    upgrade = command(
+        "upgrade",
+        "apply pending migrations",
+        "Apply the pending migrations of every app (referenced apps first), or of one app "
+        "up to REVISION.",
+        aliases=["update"],
+    )
+    _app_option(upgrade, "upgrade")
+    upgrade.add_argument(
+        "--sql",
+        action="store_true",
+        help="print the SQL the upgrade would run, and change nothing",
+    )
+    upgrade.add_argument(
+        "revision",
+        metavar="REVISION",
+        nargs="?",
+        default="head",
+        help=f"where to go (default: head); other than head it needs --app; {_REVISION_HELP}",
+    )
+
+    downgrade = command(
+        "downgrade",
+        "undo migrations of one app",
+        "Undo migrations of one app, by default the last one applied.",
+    )
+    downgrade.add_argument("app", metavar="APP", help="the app to downgrade")
+    downgrade.add_argument(
+        "revision",
+        metavar="REVISION",
+        nargs="?",
+        default="-1",
+        help=f"where to go (default: -1, one step back; 'base' undoes all); {_REVISION_HELP}",
+    )
+    downgrade.add_argument(
+        "--sql",
+        action="store_true",
+        help="print the SQL the downgrade would run, and change nothing",
+    )
+
+    current = command(
+        "current",
+        "show the revision each app's database is at",
+        "Show the revision the database is at for each app, and what is pending.",
+    )
+    _app_option(current, "show")
+
+    history = command(
+        "history",
+        "list each app's migrations",
+        "List each app's migrations, oldest first, marking which are applied.",
+    )
+    _app_option(history, "list")
+
+    heads = command(
+        "heads",
+        "show each app's latest migration",
+        "Show the newest migration (the head) of each app; reads only the scripts.",
+    )
+    _app_option(heads, "show")
+
+    show = command(
+        "show",
+        "print one migration script",
+        "Print one migration of an app: its id, message, file and script.",
+    )
+    show.add_argument("app", metavar="APP", help="the app the migration belongs to")
+    show.add_argument("revision", metavar="REVISION", help=_REVISION_HELP)
+
+    stamp = command(
+        "stamp",
+        "mark a revision as applied without running anything",
+        "Record REVISION as the app's current revision without running any migration, "
+        "for a database whose tables already match it ('base' forgets all).",
+    )
+    stamp.add_argument("app", metavar="APP", help="the app to stamp")
+    stamp.add_argument("revision", metavar="REVISION", help=_REVISION_HELP)
+
+    check = command(
+        "check",
+        "exit 1 if any app's models differ from the database",
+        "Compare each app's models with the database and its scripts with the applied "
+        "revision. Exit 0 when everything is migrated and applied, 1 otherwise (for CI).",
+    )
+    _app_option(check, "check")
+    return top
+
+
+#: The ``nxalembic`` parser (sphinx-argparse renders it in the docs).
+parser = build_parser()
