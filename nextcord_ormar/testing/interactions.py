@@ -513,7 +513,7 @@ class Interactions:
         files = self._files(uploads)
         self._describe_files(data, files)
         original = handle.message
-        if original is not None and original.loading and handle.type != _INTERACTION_COMPONENT:
+        if original is not None and original.loading and original.interaction_id == handle.id:
             # The first followup after a defer fills in the "thinking..." message.
             discord.edit_message(original, data | {"flags": original.flags}, files)
             message = original

@@ -321,6 +321,7 @@ class RecordedMessage:
         self, data: Json, new_files: list[RecordedFile], *, replace_files: bool = False
     ) -> None:
         """Apply an edit (``PATCH``-style: only the keys present change)."""
+        self.flags &= ~MESSAGE_FLAG_LOADING  # any edit ends "thinking..."
         if "content" in data:
             self.content = data["content"] or ""
         if "embeds" in data:

@@ -346,12 +346,17 @@ class LocalDiscord(Waitable):
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro, name="local-discord: dispatch")
         self._pending.tasks.add(task)
-        task.add_done_callback(self._pending.tasks.discard)
+        task.add_done_callback(self._dispatched)
+
+    def _dispatched(self, task: asyncio.Task[None]) -> None:
+        self._pending.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.warning("local Discord: a gateway dispatch failed", exc_info=task.exception())
 
     async def _flush(self) -> None:
         """Wait until queued gateway dispatches went out."""
-        while self._pending.tasks:
-            await asyncio.gather(*list(self._pending.tasks), return_exceptions=True)
+        while pending := [t for t in self._pending.tasks if not t.done()]:
+            await asyncio.wait(pending)
 
     def _world_changed(self, event: str, guild: Guild, obj: Any) -> None:
         session = self.gateway.session

@@ -235,6 +235,12 @@ class SampleCog(commands.Cog):
         )
         await interaction.response.send_message("posted", ephemeral=True)
 
+    @nextcord.slash_command(name="dmme", description="Sends the user a direct message")
+    async def dmme(self, interaction: nextcord.Interaction) -> None:
+        assert interaction.user is not None
+        await interaction.user.send("psst")
+        await interaction.response.send_message("check your DMs", ephemeral=True)
+
     @nextcord.slash_command(name="stall", description="Blocks the event loop")
     async def stall(self, interaction: nextcord.Interaction) -> None:
         await interaction.response.defer()

@@ -15,6 +15,7 @@ async def test_sync_stores_global_commands_with_ids_and_options(
         "admin",
         "announce",
         "confirm",
+        "dmme",
         "emojis",
         "feedback",
         "later",

@@ -94,7 +94,10 @@ async def test_a_stalled_event_loop_shows_as_a_heartbeat_gap(
     await discord.wait_until(lambda: len(discord.gateway.heartbeats) >= 2)
     bot.stall_seconds = 0.8
     handle = await discord.slash(scene.bob, scene.general, "stall")
-    await handle.wait_done()
+    assert (await handle.wait_done()).kind == "edit"
+    assert handle.message is not None
+    assert not handle.message.loading
+    assert handle.message.content == "unstalled"
     count = len(discord.gateway.heartbeats)
     await discord.wait_until(lambda: len(discord.gateway.heartbeats) >= count + 1)
     # While the loop was blocked no heartbeat could arrive: the gap covers the stall.
@@ -166,8 +169,13 @@ async def test_many_bots_in_a_row_leave_nothing_behind(scene: Scene) -> None:
     assert await _other_tasks() == set()
 
 
-async def test_plain_client_runs_too(discord: LocalDiscord, scene: Scene) -> None:
-    client = nextcord.Client(intents=nextcord.Intents.default(), guild_ready_timeout=0.05)
+@pytest.mark.parametrize(
+    "client_class", [nextcord.Client, nextcord.AutoShardedClient, commands.AutoShardedBot]
+)
+async def test_plain_and_sharded_clients_run_too(
+    discord: LocalDiscord, scene: Scene, client_class: type[nextcord.Client]
+) -> None:
+    client = client_class(intents=nextcord.Intents.default(), guild_ready_timeout=0.05)
 
     @client.slash_command(name="hi", description="hi")
     async def hi(interaction: nextcord.Interaction) -> None:

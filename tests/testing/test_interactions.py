@@ -186,6 +186,20 @@ async def test_channel_messages_outside_interactions_are_recorded(
     assert [(f.filename, f.data) for f in message.files] == [("CHANGES.md", b"# changes\n")]
 
 
+async def test_commands_in_dms_and_direct_messages_from_the_bot(
+    discord: LocalDiscord, scene: Scene, bot: SampleBot
+) -> None:
+    dm = discord.dm_channel(scene.outsider)
+    handle = await discord.slash(scene.outsider, dm, "progress")
+    await handle.wait_for(lambda h: len(h.edits) == 2)
+    assert handle.message is not None
+    assert handle.message.content == "done"
+    ask = await discord.slash(scene.bob, scene.general, "dmme")
+    assert (await ask.wait_done()).content == "check your DMs"
+    message = await discord.wait_for_message(discord.dm_channel(scene.bob))
+    assert message.content == "psst"
+
+
 async def test_attachment_option_reaches_the_bot(discord: LocalDiscord, scene: Scene) -> None:
     bot = SampleBot()
     received: list[bytes] = []
