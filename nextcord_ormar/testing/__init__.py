@@ -24,9 +24,7 @@ from .gateway import Gateway, GatewaySession, Intents, Op
 from .handles import InteractionHandle, Rejection, Reply, ReplyKind
 from .interactions import CommandNotAvailable
 from .messages import Limits, RecordedFile, RecordedMessage
-from .runner import run_bot
-from .server import Clock, LocalDiscord, RequestRecord
-from .world import (
+from .models import (
     ALL_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
     Application,
@@ -38,8 +36,10 @@ from .world import (
     Role,
     Team,
     User,
-    World,
 )
+from .runner import run_bot
+from .server import Clock, LocalDiscord, RequestRecord
+from .world import World
 
 __all__ = [
     "ALL_PERMISSIONS",

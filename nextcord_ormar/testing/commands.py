@@ -12,8 +12,8 @@ from .errors import DiscordAPIError, invalid_form_body, merge_errors, nest_error
 from .messages import read_body
 
 if TYPE_CHECKING:
+    from .models import Guild
     from .server import LocalDiscord
-    from .world import Guild
 
 __all__ = ["CommandStore", "OptionType"]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 from .messages import MESSAGE_FLAG_EPHEMERAL, RecordedFile, RecordedMessage
-from .world import Channel, User
+from .models import Channel, User
 
 __all__ = ["InteractionHandle", "Rejection", "Reply", "ReplyKind", "Waitable"]
 

@@ -7,31 +7,13 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
 from .commands import OptionType
-from .errors import (
-    DiscordAPIError,
-    already_acknowledged,
-    invalid_form_body,
-    invalid_webhook_token,
-    nest_error,
-    unknown_interaction,
-    unknown_message,
-    unknown_webhook,
-)
-from .handles import INITIAL_KINDS, InteractionHandle, Rejection, Reply, ReplyKind
+from .handles import InteractionHandle
 from .messages import (
-    MESSAGE_FLAG_EPHEMERAL,
-    MESSAGE_FLAG_LOADING,
     RecordedFile,
     RecordedMessage,
-    UploadedFile,
-    check_choices,
-    check_message,
-    read_body,
 )
-from .world import Channel, ChannelType, Guild, Member, Role, User
+from .models import Channel, ChannelType, Guild, Member, Role, User
 
 if TYPE_CHECKING:
     from .server import LocalDiscord
@@ -45,14 +27,6 @@ _INTERACTION_COMPONENT = 3
 _INTERACTION_AUTOCOMPLETE = 4
 _INTERACTION_MODAL = 5
 
-#: Callback types each interaction type accepts.
-_ALLOWED_CALLBACKS = {
-    _INTERACTION_COMMAND: {4, 5, 9},
-    _INTERACTION_COMPONENT: {4, 5, 6, 7, 9},
-    _INTERACTION_AUTOCOMPLETE: {8},
-    _INTERACTION_MODAL: {4, 5, 6, 7},
-}
-
 
 class CommandNotAvailable(LookupError):
     """The user could not invoke this command: not registered, hidden by permissions, or no DMs."""
@@ -64,7 +38,7 @@ class Interactions:
     def __init__(self, discord: LocalDiscord) -> None:
         self._discord = discord
         self.handles: dict[int, InteractionHandle] = {}
-        self._by_token: dict[str, InteractionHandle] = {}
+        self.by_token: dict[str, InteractionHandle] = {}
 
     # -- building ------------------------------------------------------------------------
 
@@ -319,7 +293,7 @@ class Interactions:
             source_message=message,
         )
         self.handles[interaction_id] = handle
-        self._by_token[token] = handle
+        self.by_token[token] = handle
         return handle
 
     def command_interaction(
@@ -340,241 +314,6 @@ class Interactions:
         )
         kind = _INTERACTION_AUTOCOMPLETE if focused else _INTERACTION_COMMAND
         return self.create(kind, user, channel, data, name=" ".join([name, *path]))
-
-    # -- answering -----------------------------------------------------------------------
-
-    def add_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
-        """Register the interaction and webhook routes under ``prefix``."""
-        router.add_post(prefix + r"/interactions/{id:\d+}/{token}/callback", self._callback)
-        hook = prefix + r"/webhooks/{app:\d+}/{token}"
-        router.add_post(hook, self._followup)
-        for target in ("@original", r"{message:\d+}"):
-            router.add_get(hook + "/messages/" + target, self._get_message)
-            router.add_patch(hook + "/messages/" + target, self._edit_message)
-            router.add_delete(hook + "/messages/" + target, self._delete_message)
-
-    def _reject(
-        self, handle: InteractionHandle, request: web.Request, error: DiscordAPIError
-    ) -> DiscordAPIError:
-        handle.rejections.append(
-            Rejection(
-                method=request.method,
-                path=request.path,
-                status=error.status,
-                code=error.code,
-                message=error.message,
-                at=time.monotonic(),
-            )
-        )
-        handle._notify()
-        self._discord._notify()
-        return error
-
-    def _record(self, handle: InteractionHandle, reply: Reply) -> None:
-        handle.replies.append(reply)
-        handle._notify()
-        self._discord._notify()
-
-    def _files(self, uploads: list[UploadedFile]) -> list[RecordedFile]:
-        recorded = []
-        for upload in sorted(uploads, key=lambda u: u.index):
-            item = RecordedFile(
-                filename=upload.filename,
-                data=upload.data,
-                id=self._discord.world.snowflakes.next(),
-                content_type=upload.content_type,
-            )
-            self._discord.cdn[item.id] = item
-            recorded.append(item)
-        return recorded
-
-    def _describe_files(self, data: Json, files: list[RecordedFile]) -> None:
-        described = {
-            int(a["id"]): a.get("description")
-            for a in data.get("attachments") or []
-            if isinstance(a, dict) and str(a.get("id", "")).isdigit()
-        }
-        for index, item in enumerate(files):
-            item.description = described.get(index, item.description)
-
-    def _reply(
-        self,
-        kind: ReplyKind,
-        data: Json,
-        files: list[RecordedFile],
-        message: RecordedMessage | None,
-    ) -> Reply:
-        return Reply(
-            kind=kind,
-            at=time.monotonic(),
-            content=data.get("content"),
-            embeds=list(data.get("embeds") or []),
-            files=files,
-            components=list(data.get("components") or []),
-            flags=int(data.get("flags") or 0),
-            message_id=message.id if message else None,
-            data=data,
-        )
-
-    async def _callback(self, request: web.Request) -> web.Response:
-        handle = self.handles.get(int(request.match_info["id"]))
-        if handle is None or handle.token != request.match_info["token"]:
-            raise unknown_interaction()
-        discord = self._discord
-        try:
-            body, uploads = await read_body(request)
-            if handle.initial is not None:
-                raise already_acknowledged()
-            age = discord.clock.now() - handle.clock_created_at
-            if age > discord.ack_deadline:
-                raise unknown_interaction()
-            kind = int(body.get("type") or 0)
-            if kind not in _ALLOWED_CALLBACKS.get(handle.type, set()):
-                raise invalid_form_body(
-                    nest_error("type", "INTERACTION_RESPONSE_TYPE_INVALID", "Invalid type")
-                )
-            data: Json = body.get("data") or {}
-            if kind == 4:
-                check_message(data, uploads, discord.limits, prefix="data")
-            elif kind == 7:
-                check_message(data, uploads, discord.limits, prefix="data", creating=False)
-            elif kind == 8:
-                check_choices(data, discord.limits)
-        except DiscordAPIError as error:
-            raise self._reject(handle, request, error) from None
-        files = self._files(uploads)
-        self._describe_files(data, files)
-        message: RecordedMessage | None = None
-        if kind in (4, 5):
-            flags = int(data.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL
-            if kind == 5:
-                flags |= MESSAGE_FLAG_LOADING
-            message = RecordedMessage(
-                id=discord.world.snowflakes.next(),
-                channel=handle.channel,
-                author=discord.world.bot,
-                content=(data.get("content") or "") if kind == 4 else "",
-                embeds=list(data.get("embeds") or []) if kind == 4 else [],
-                files=files,
-                components=list(data.get("components") or []) if kind == 4 else [],
-                flags=flags,
-                interaction_id=handle.id,
-                interaction_name=handle.name if handle.type == _INTERACTION_COMMAND else None,
-                interaction_user=handle.user,
-                webhook_id=discord.world.application.id,
-                tts=bool(data.get("tts")),
-            )
-            handle.message = message
-            await discord.post_message(message)
-        elif kind == 7 and handle.message is not None:
-            message = handle.message
-            discord.edit_message(message, data, files)
-        elif kind == 6:
-            message = handle.message
-        self._record(handle, self._reply(INITIAL_KINDS[kind], data, files, message))
-        return web.Response(status=204)
-
-    def _webhook_handle(self, request: web.Request) -> InteractionHandle:
-        handle = self._by_token.get(request.match_info["token"])
-        app = int(request.match_info["app"])
-        if handle is None or app != self._discord.world.application.id:
-            raise unknown_webhook()
-        return handle
-
-    def _check_webhook(self, handle: InteractionHandle) -> None:
-        discord = self._discord
-        if discord.clock.now() - handle.clock_created_at > discord.token_lifetime:
-            raise invalid_webhook_token()
-        if handle.initial is None:
-            raise unknown_webhook()
-
-    def _target(self, handle: InteractionHandle, request: web.Request) -> RecordedMessage:
-        raw = request.match_info.get("message")
-        if raw is None:
-            if handle.message is None or handle.message.deleted:
-                raise unknown_message()
-            return handle.message
-        wanted = int(raw)
-        candidates = [handle.message, *handle.followup_messages]
-        for message in candidates:
-            if message is not None and message.id == wanted and not message.deleted:
-                return message
-        raise unknown_message()
-
-    async def _followup(self, request: web.Request) -> web.Response:
-        handle = self._webhook_handle(request)
-        discord = self._discord
-        try:
-            self._check_webhook(handle)
-            data, uploads = await read_body(request)
-            check_message(data, uploads, discord.limits)
-        except DiscordAPIError as error:
-            raise self._reject(handle, request, error) from None
-        files = self._files(uploads)
-        self._describe_files(data, files)
-        original = handle.message
-        if original is not None and original.loading and original.interaction_id == handle.id:
-            # The first followup after a defer fills in the "thinking..." message.
-            discord.edit_message(original, data | {"flags": original.flags}, files)
-            message = original
-        else:
-            message = RecordedMessage(
-                id=discord.world.snowflakes.next(),
-                channel=handle.channel,
-                author=discord.world.bot,
-                content=data.get("content") or "",
-                embeds=list(data.get("embeds") or []),
-                files=files,
-                components=list(data.get("components") or []),
-                flags=int(data.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL,
-                interaction_id=handle.id,
-                interaction_user=handle.user,
-                webhook_id=discord.world.application.id,
-                tts=bool(data.get("tts")),
-            )
-            handle.followup_messages.append(message)
-            await discord.post_message(message)
-        self._record(handle, self._reply("followup", data, files, message))
-        if request.query.get("wait", "false").lower() in ("1", "true"):
-            return discord.json(message.payload(discord.base_url))
-        return web.Response(status=204)
-
-    async def _get_message(self, request: web.Request) -> web.Response:
-        handle = self._webhook_handle(request)
-        try:
-            self._check_webhook(handle)
-            message = self._target(handle, request)
-        except DiscordAPIError as error:
-            raise self._reject(handle, request, error) from None
-        return self._discord.json(message.payload(self._discord.base_url))
-
-    async def _edit_message(self, request: web.Request) -> web.Response:
-        handle = self._webhook_handle(request)
-        discord = self._discord
-        try:
-            self._check_webhook(handle)
-            message = self._target(handle, request)
-            data, uploads = await read_body(request)
-            check_message(data, uploads, discord.limits, creating=False)
-        except DiscordAPIError as error:
-            raise self._reject(handle, request, error) from None
-        files = self._files(uploads)
-        self._describe_files(data, files)
-        discord.edit_message(message, data, files)
-        kind: ReplyKind = "edit" if message is handle.message else "followup_edit"
-        self._record(handle, self._reply(kind, data, files, message))
-        return discord.json(message.payload(discord.base_url))
-
-    async def _delete_message(self, request: web.Request) -> web.Response:
-        handle = self._webhook_handle(request)
-        try:
-            self._check_webhook(handle)
-            message = self._target(handle, request)
-        except DiscordAPIError as error:
-            raise self._reject(handle, request, error) from None
-        self._discord.delete_message(message)
-        self._record(handle, self._reply("delete", {}, [], message))
-        return web.Response(status=204)
 
     def component_interaction(
         self,

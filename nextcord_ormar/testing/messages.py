@@ -16,7 +16,7 @@ from .errors import (
     merge_errors,
     nest_error,
 )
-from .world import Channel, User, iso_timestamp
+from .models import Channel, User, iso_timestamp
 
 __all__ = [
     "MESSAGE_FLAG_EPHEMERAL",

@@ -8,7 +8,8 @@ from aiohttp import web
 
 from .errors import DiscordAPIError, unknown_message
 from .messages import RecordedMessage, check_message, read_body
-from .world import Channel, ChannelType
+from .models import Channel, ChannelType
+from .responses import store_files
 
 if TYPE_CHECKING:
     from .server import LocalDiscord
@@ -135,12 +136,11 @@ class RestRoutes:
             author=discord.world.bot,
             content=data.get("content") or "",
             embeds=list(data.get("embeds") or []),
-            files=discord.interactions._files(uploads),
+            files=store_files(discord, uploads, data),
             components=list(data.get("components") or []),
             flags=int(data.get("flags") or 0),
             tts=bool(data.get("tts")),
         )
-        discord.interactions._describe_files(data, message.files)
         await discord.post_message(message)
         return discord.json(message.payload(discord.base_url))
 
@@ -154,7 +154,7 @@ class RestRoutes:
             raise DiscordAPIError(403, 50005, "Cannot edit a message authored by another user")
         data, uploads = await read_body(request)
         check_message(data, uploads, discord.limits, creating=False)
-        files = discord.interactions._files(uploads)
+        files = store_files(discord, uploads, data)
         discord.edit_message(message, data, files)
         return discord.json(message.payload(discord.base_url))
 
