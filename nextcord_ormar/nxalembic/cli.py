@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -120,7 +121,9 @@ class Cli:
         self.stdout.flush()
 
     def error(self, message: str) -> None:
-        self.stderr.write(f"{PROG}: error: {self.secrets.scrub(message)}\n")
+        """One line on stderr: the first line of ``message`` (drivers add more)."""
+        first = next((line for line in message.strip().splitlines() if line.strip()), "")
+        self.stderr.write(f"{PROG}: error: {self.secrets.scrub(first.strip())}\n")
         self.stderr.flush()
 
     def _traceback(self, exc: BaseException) -> None:
@@ -325,6 +328,30 @@ class Cli:
         return EXIT_OK if result.ok else EXIT_FAILURE
 
 
+def _quiet_closed_loop_in_driver_threads() -> None:
+    """Drop "Event loop is closed" raised in a database driver's worker thread.
+
+    aiosqlite's worker thread answers a failed connection's clean-up on the event loop;
+    when ``asyncio.run`` has already closed that loop (the command ended with its error
+    message), the thread's RuntimeError would print a traceback after the one-line error.
+    The hook stays installed because the thread may finish during interpreter shutdown;
+    everything else goes to the previous hook.
+    """
+    previous = threading.excepthook
+    if getattr(previous, "_nxalembic", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if isinstance(args.exc_value, RuntimeError) and "Event loop is closed" in str(
+            args.exc_value
+        ):
+            return
+        previous(args)
+
+    hook._nxalembic = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
+
+
 def _canonical(command: str) -> str:
     return "upgrade" if command == "update" else command
 
@@ -338,4 +365,5 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_OK
+    _quiet_closed_loop_in_driver_threads()
     return Cli(args, sys.stdout, sys.stderr).run()

@@ -87,7 +87,9 @@ def run_lines(run: AppRun, *, has_scripts: bool, verbose: bool = False) -> list[
         return [f"{app}: no migrations yet (make one with 'nxalembic migrate --app {app}')"]
     if not run.steps:
         return [f"{app}: already at {rev(run.after)}, nothing to do"]
-    lines = [f"{app}: {rev(run.before)} -> {rev(run.after)} ({_plural(len(run.steps), 'migration')})"]
+    lines = [
+        f"{app}: {rev(run.before)} -> {rev(run.after)} ({_plural(len(run.steps), 'migration')})"
+    ]
     verb = "applied" if run.steps[0].direction == "up" else "undid"
     lines += [f"  {verb} {s.revision} {s.message}".rstrip() for s in run.steps]
     return lines
@@ -135,10 +137,7 @@ def show_lines(info: RevisionInfo) -> list[str]:
 
 
 def stamp_lines(result: StampResult) -> list[str]:
-    return [
-        f"{result.app}: stamped {rev(result.before)} -> {rev(result.after)} "
-        "(nothing was run)"
-    ]
+    return [f"{result.app}: stamped {rev(result.before)} -> {rev(result.after)} (nothing was run)"]
 
 
 def sql_lines(result: SqlResult) -> list[str]:
@@ -154,9 +153,7 @@ def check_lines(status: AppStatus) -> list[str]:
     lines: list[str] = []
     if status.pending:
         ids = ", ".join(info.revision for info in status.pending)
-        lines.append(
-            f"{app}: migrations not applied: {ids}; run 'nxalembic upgrade --app {app}'"
-        )
+        lines.append(f"{app}: migrations not applied: {ids}; run 'nxalembic upgrade --app {app}'")
     if status.differs:
         lines.append(f"{app}: models differ from the database:")
         lines += operation_lines(status.changes)

@@ -56,12 +56,12 @@ _REVISION_HELP = (
 )
 
 
-def _common_options(*, top: bool) -> argparse.ArgumentParser:
+def _common_options(*, top: bool) -> NxalembicParser:
     """The options every command accepts, before or after the command name."""
     # Sub-commands default to SUPPRESS so that an option given before the command is not
     # overwritten by the sub-command's default.
     default: object = None if top else argparse.SUPPRESS
-    common = argparse.ArgumentParser(add_help=False)
+    common = NxalembicParser(add_help=False)
     group = common.add_argument_group("global options")
     group.add_argument(
         "-c",

@@ -39,8 +39,7 @@ def test_workflow_from_an_empty_database_through_every_command(project: BotProje
         "economy: wrote migration 0001 cogs/economy/migrations/0001_create_members.py "
         "(create members)",
         "  - create table economy_members (id, name)",
-        "awards: wrote migration 0001 cogs/awards/migrations/0001_create_awards.py "
-        "(create awards)",
+        "awards: wrote migration 0001 cogs/awards/migrations/0001_create_awards.py (create awards)",
         "  - create table awards_awards (id, member, title)",
     ]
     assert project.migrations("economy") == ["0001_create_members.py"]
@@ -156,7 +155,10 @@ def test_workflow_from_an_empty_database_through_every_command(project: BotProje
     ]
     assert project.version("economy") == "0001"
     run = project.ok("downgrade", "awards", "base")
-    assert run.out.splitlines() == ["awards: 0001 -> base (1 migration)", "  undid 0001 create awards"]
+    assert run.out.splitlines() == [
+        "awards: 0001 -> base (1 migration)",
+        "  undid 0001 create awards",
+    ]
     assert "awards_awards" not in project.tables()
     assert project.version("awards") is None
     assert project.rows("SELECT id, name FROM economy_members") == [(1, "ada")]
