@@ -81,7 +81,6 @@ class GatewaySession:
     def __repr__(self) -> str:
         return f"<GatewaySession {self.id} seq={self.sequence} heartbeats={len(self.heartbeats)}>"
 
-    @property
     def max_heartbeat_gap(self) -> float:
         """The largest gap between two heartbeats of this session, in seconds."""
         return max_gap(self.heartbeats)
@@ -156,7 +155,7 @@ class Gateway:
 
     def max_heartbeat_gap(self) -> float:
         """The largest gap between consecutive heartbeats within any one session, in seconds."""
-        return max((s.max_heartbeat_gap for s in self.sessions), default=0.0)
+        return max((s.max_heartbeat_gap() for s in self.sessions), default=0.0)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """The websocket endpoint."""

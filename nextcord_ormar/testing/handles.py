@@ -62,6 +62,17 @@ class Reply:
         return bool(self.flags & MESSAGE_FLAG_EPHEMERAL)
 
     @property
+    def text(self) -> str:
+        """Content plus every embed's title, description, fields and footer, one per line."""
+        parts = [self.content or ""]
+        for embed in self.embeds:
+            parts += [embed.get("title") or "", embed.get("description") or ""]
+            for embed_field in embed.get("fields") or []:
+                parts += [embed_field.get("name") or "", embed_field.get("value") or ""]
+            parts.append((embed.get("footer") or {}).get("text") or "")
+        return "\n".join(p for p in parts if p)
+
+    @property
     def choices(self) -> list[Json]:
         """Autocomplete choices (``kind == "autocomplete"``)."""
         return list(self.data.get("choices") or [])
@@ -261,6 +272,23 @@ class InteractionHandle(Waitable):
         await self._wait(lambda: self.final is not None, timeout, "a final response")
         assert self.final is not None
         return self.final
+
+    async def wait_reply(
+        self, predicate: Callable[[Reply], object], *, timeout: float = 10.0
+    ) -> Reply:
+        """Wait for a reply matching ``predicate`` and return the latest such reply."""
+
+        def latest() -> Reply | None:
+            return next((r for r in reversed(self.replies) if predicate(r)), None)
+
+        await self._wait(lambda: latest() is not None, timeout, "a matching reply")
+        found = latest()
+        assert found is not None
+        return found
+
+    async def wait_text(self, text: str, *, timeout: float = 10.0) -> Reply:
+        """Wait for a reply whose :attr:`Reply.text` contains ``text`` and return it."""
+        return await self.wait_reply(lambda r: text in r.text, timeout=timeout)
 
     async def wait_choices(self, *, timeout: float = 10.0) -> list[Json]:
         """Wait for an autocomplete answer and return its choices."""

@@ -108,6 +108,8 @@ async def test_edits_of_the_original_response_are_recorded_in_order(
         ("edit", "done"),
     ]
     assert handle.edits[-1].embeds[0]["title"] == "Result"
+    assert (await handle.wait_text("2 steps")).text == "done\nResult\n2 steps"
+    assert (await handle.wait_reply(lambda r: r.kind == "message")).content == "working..."
     assert handle.message is not None
     assert handle.message.content == "done"
     assert handle.message.edits == 2
