@@ -1,4 +1,5 @@
-"""Interactions: building them as a user would trigger them, and the bot's answers to them."""
+"""Interactions built the way a user triggers them: slash commands with typed options,
+autocomplete, component clicks and modal submits (the bot's answers are in ``responses``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .commands import OptionType
 from .handles import InteractionHandle
-from .messages import (
-    RecordedFile,
-    RecordedMessage,
-)
+from .messages import RecordedFile, RecordedMessage
 from .models import Channel, ChannelType, Guild, Member, Role, User
 
 if TYPE_CHECKING:
@@ -33,7 +31,7 @@ class CommandNotAvailable(LookupError):
 
 
 class Interactions:
-    """Creates interactions and serves ``/interactions/...`` and ``/webhooks/...``."""
+    """Creates interactions and their handles; ``handles``/``by_token`` find them again."""
 
     def __init__(self, discord: LocalDiscord) -> None:
         self._discord = discord
@@ -213,6 +211,8 @@ class Interactions:
         if not check_permissions:
             return command
         if guild is None:
+            if user not in channel.recipients:
+                raise CommandNotAvailable(f"{user.name} is not in this DM")
             contexts = command.get("contexts")
             in_dm = 1 in contexts if contexts is not None else command.get("dm_permission", True)
             if not in_dm or command.get("guild_id"):
