@@ -106,6 +106,11 @@ class LocalDiscord(UserActions):
     least time between a message appearing (or changing) and a simulated click on it: a bot
     registers a view only after Discord answered the request that sent it, and a person cannot
     click faster than the message renders either.
+
+    What tests read: :attr:`world` (users, guilds, channels with their ``messages``),
+    :attr:`commands` (registered application commands), :attr:`gateway` (sessions, payloads,
+    heartbeats), :attr:`requests`, :attr:`unknown_routes`, :attr:`server_errors`,
+    :attr:`messages` (every message by id) and :attr:`clock`.
     """
 
     def __init__(
