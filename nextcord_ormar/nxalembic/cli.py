@@ -18,7 +18,7 @@ import traceback
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TextIO
 
 from sqlalchemy.engine import make_url
 
@@ -32,7 +32,7 @@ from ..errors import (
     NextcordOrmarError,
     UnknownAppError,
 )
-from ..migrations import InvalidMessageError, MigrationEngine, UnknownRevisionError
+from ..migrations import AppRun, InvalidMessageError, MigrationEngine, UnknownRevisionError
 from ..migrations.naming import clean_message
 from . import output
 from .parser import PROG, UsageError, parser
@@ -43,6 +43,7 @@ __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main"]
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 #: Errors about the command line or the project's set-up (exit status 2).
 _USAGE_ERRORS: tuple[type[BaseException], ...] = (
@@ -184,6 +185,9 @@ class Cli:
             except UsageError as exc:
                 self.error(str(exc))
                 return EXIT_USAGE
+            except KeyboardInterrupt:
+                self.error("interrupted")
+                return EXIT_INTERRUPTED
             except Exception as exc:
                 first = (str(exc).strip().splitlines() or [""])[0]
                 detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
@@ -196,9 +200,10 @@ class Cli:
         self._check_arguments()
         bot = load_bot(read_config(self.args.config))
         self.bot = bot
+        self.secrets.add_url(bot.database.sa_url)
         if self.args.database_url:
             bot.set_database_url(self.args.database_url)
-        self.secrets.add_url(bot.database.sa_url)
+            self.secrets.add_url(bot.database.sa_url)
         if not bot.registry.apps:
             raise ConfigError(
                 "the bot has no apps: its module must load the cogs' extensions when imported "
@@ -285,7 +290,7 @@ class Cli:
             return
         self.say(output.sql_lines(await engine.sql(app, target, direction=direction)))
 
-    def _print_runs(self, engine: MigrationEngine, runs: list[Any], planned: list[str]) -> int:
+    def _print_runs(self, engine: MigrationEngine, runs: list[AppRun], planned: list[str]) -> int:
         for run in runs:
             has_scripts = engine.scripts(run.app).has_scripts()
             self.say(output.run_lines(run, has_scripts=has_scripts, verbose=self.verbose))

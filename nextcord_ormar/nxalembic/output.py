@@ -75,11 +75,10 @@ def run_lines(run: AppRun, *, has_scripts: bool, verbose: bool = False) -> list[
     app = run.app
     if run.error is not None:
         where = f" at {run.failed_revision}" if run.failed_revision else ""
-        lines = [
-            f"{app}: failed{where}: {run.error}",
-            f"  {app} is left at {rev(run.after)}",
-        ]
-        lines += [f"  applied {s.revision} {s.message}".rstrip() for s in run.steps]
+        verb = "applied" if run.steps and run.steps[0].direction == "up" else "undid"
+        lines = [f"{app}: failed{where}: {run.error}"]
+        lines += [f"  {verb} {s.revision} {s.message}".rstrip() for s in run.steps]
+        lines.append(f"  {app} is left at {rev(run.after)}")
         if verbose and run.traceback:
             lines += ["", run.traceback.rstrip()]
         return lines

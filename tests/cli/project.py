@@ -189,10 +189,15 @@ class BotProject:
         saved_flag = sys.dont_write_bytecode
         sys.dont_write_bytecode = True
         sys.path.insert(0, root)
+        # nextcord 2.x's Client() asks for the current event loop; asyncio.run() left none.
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         try:
             importlib.import_module(BOT_MODULE)
             yield
         finally:
+            asyncio.set_event_loop(None)
+            loop.close()
             sys.path.remove(root)
             sys.dont_write_bytecode = saved_flag
             for name, module in list(sys.modules.items()):

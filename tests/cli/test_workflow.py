@@ -171,3 +171,49 @@ def test_workflow_from_an_empty_database_through_every_command(project: BotProje
     run = project.ok("stamp", "awards", "base")
     assert run.out.splitlines() == ["awards: stamped 0001 -> base (nothing was run)"]
     assert project.version("awards") is None
+
+
+def migration(revision: str, down: str | None, upgrade: str) -> str:
+    """A hand-written migration script."""
+    return (
+        f'"""step {revision}"""\n\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f"revision = {revision!r}\ndown_revision = {down!r}\n"
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade() -> None:\n    {upgrade}\n\n\n"
+        "def downgrade() -> None:\n    pass\n"
+    )
+
+
+def test_failed_upgrade_says_where_it_stopped(project: BotProject) -> None:
+    project.write_cog("economy", MEMBERS)
+    project.write_cog("awards", AWARDS, imports="from cogs.economy import Member")
+    project.write_bot("cogs.economy", "cogs.awards")
+    create = (
+        'op.create_table("economy_members", sa.Column("id", sa.Integer, primary_key=True), '
+        'sa.Column("name", sa.String(50), nullable=False))'
+    )
+    project.write("cogs/economy/migrations/0001_start.py", migration("0001", None, create))
+    project.write(
+        "cogs/economy/migrations/0002_broken.py",
+        migration("0002", "0001", 'op.execute("INSERT INTO economy_nowhere (id) VALUES (1)")'),
+    )
+    project.write(
+        "cogs/awards/migrations/0001_start.py",
+        migration("0001", None, 'op.create_table("awards_x", sa.Column("id", sa.Integer))'),
+    )
+
+    run = project.nx("upgrade")
+
+    assert run.code == 1, run
+    lines = run.out.splitlines()
+    assert lines[0].startswith("economy: failed at 0002: "), run
+    assert "economy_nowhere" in lines[0]
+    assert lines[1:] == [
+        "  applied 0001 step 0001",
+        "  economy is left at 0001",
+        "awards: not attempted (an earlier app failed)",
+    ]
+    assert project.version("economy") == "0001"
+    assert "economy_members" in project.tables()
+    assert "awards_x" not in project.tables()
