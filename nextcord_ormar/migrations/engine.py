@@ -37,6 +37,7 @@ from .results import (
     AppStatus,
     CheckResult,
     MakeResult,
+    Plan,
     ProgressEvent,
     RevisionInfo,
     SqlResult,
@@ -156,7 +157,8 @@ class MigrationEngine:
         scripts = AppScripts(app, self.dialect_name)
         current = scripts.current(conn)
         heads = scripts.heads()
-        if heads and current not in heads:
+        # An empty migration needs no comparison, so it may follow unapplied ones.
+        if heads and current not in heads and not empty:
             pending = [s.revision for s in scripts.path_between(current, heads[0])]
             return MakeResult(app=app.name, outcome="not_up_to_date", pending=pending)
         conn.commit()
@@ -254,7 +256,21 @@ class MigrationEngine:
             return self.registry.ordered()
         return self.registry.ordered([self.app(a).name for a in apps])
 
-    def plan(
+    async def plan(
+        self, app: str | OrmarApp, target: str | None = None, direction: str = "up"
+    ) -> Plan:
+        """What an upgrade (or downgrade) to ``target`` would run, without running it."""
+        the_app = self.app(app)
+        way: Literal["up", "down"] = "down" if direction == "down" else "up"
+        goal = target or ("head" if way == "up" else "-1")
+
+        def run(conn: Connection) -> Plan:
+            current, resolved, steps = self._plan(conn, the_app, goal, way)
+            return Plan(the_app.name, way, current, resolved, steps)
+
+        return await self._run(run)
+
+    def _plan(
         self, conn: Connection, app: OrmarApp, target: str, direction: Literal["up", "down"]
     ) -> tuple[str | None, str | None, list[RevisionInfo]]:
         """(current, resolved target, the scripts that would run, in run order)."""
@@ -296,7 +312,7 @@ class MigrationEngine:
             if not scripts.has_scripts():
                 result.apps.append(AppRun(app.name, None, None))
                 continue
-            before, resolved, plan = self.plan(conn, app, target, direction)
+            before, resolved, plan = self._plan(conn, app, target, direction)
             conn.commit()
             run = AppRun(app.name, before, before)
             result.apps.append(run)
@@ -462,7 +478,7 @@ class MigrationEngine:
         goal = target or ("head" if way == "up" else "-1")
 
         def plan(conn: Connection) -> tuple[str | None, str | None, list[RevisionInfo]]:
-            return self.plan(conn, the_app, goal, way)
+            return self._plan(conn, the_app, goal, way)
 
         current, resolved, steps = await self._run(plan)
 

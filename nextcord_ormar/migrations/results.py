@@ -12,6 +12,7 @@ __all__ = [
     "DowngradeResult",
     "MakeResult",
     "Operation",
+    "Plan",
     "ProgressEvent",
     "RevisionInfo",
     "SqlResult",
@@ -166,6 +167,17 @@ class AppStatus:
     @property
     def up_to_date(self) -> bool:
         return not self.pending and not self.differs
+
+
+@dataclass
+class Plan:
+    """The migrations an upgrade or downgrade would run, in run order; nothing applied."""
+
+    app: str
+    direction: Literal["up", "down"]
+    current: str | None
+    target: str | None
+    steps: list[RevisionInfo]
 
 
 @dataclass

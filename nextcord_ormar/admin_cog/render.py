@@ -1,0 +1,266 @@
+"""Turn the engine's results into Discord replies: short content, an embed, files for long text.
+
+Pure functions, no I/O beyond reading a generated script to attach it: the cog sends what
+these return. Discord's limits are respected here (2,000 characters of content, embed
+field and description sizes); anything longer goes out as a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import nextcord
+
+from ..migrations import (
+    AppRun,
+    AppStatus,
+    CheckResult,
+    MakeResult,
+    Plan,
+    RevisionInfo,
+    SqlResult,
+    StampResult,
+    UpgradeResult,
+)
+
+__all__ = ["Reply", "clip"]
+
+CONTENT_LIMIT = 2000
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+OK, FAIL, WARN, INFO = 0x2ECC71, 0xE74C3C, 0xF1C40F, 0x5865F2
+
+
+@dataclass
+class Reply:
+    """What to send: content, at most one embed, and files as (name, bytes)."""
+
+    content: str = ""
+    embed: nextcord.Embed | None = None
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def file_objects(self) -> list[nextcord.File]:
+        import io
+
+        return [nextcord.File(io.BytesIO(data), filename=name) for name, data in self.files]
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _rev(revision: str | None) -> str:
+    return revision or "base"
+
+
+def _bullets(lines: Iterable[str], limit: int = DESCRIPTION_LIMIT) -> str:
+    out: list[str] = []
+    used = 0
+    items = list(lines)
+    for index, line in enumerate(items):
+        entry = f"• {line}"
+        if used + len(entry) + 1 > limit - 40:
+            out.append(f"… and {len(items) - index} more (see the attached file)")
+            break
+        out.append(entry)
+        used += len(entry) + 1
+    return "\n".join(out)
+
+
+def _label(cog: str | None, app: str) -> str:
+    return f"{cog} (app `{app}`)" if cog and cog != app else f"`{app}`"
+
+
+def error(message: str, *, title: str = "Migration command failed") -> Reply:
+    embed = nextcord.Embed(title=title, description=clip(message, DESCRIPTION_LIMIT), colour=FAIL)
+    return Reply(embed=embed)
+
+
+def refusal(message: str) -> Reply:
+    return Reply(content=clip(message, CONTENT_LIMIT))
+
+
+def busy(what: str, who: str) -> Reply:
+    return Reply(content=f"busy: {what} started by {who} is still running; try again when it ends")
+
+
+def make(result: MakeResult, cog: str | None) -> Reply:
+    label = _label(cog, result.app)
+    if result.outcome == "no_changes":
+        return Reply(
+            content=f"No changes for {label}: its models match the database. Nothing written."
+        )
+    if result.outcome == "not_up_to_date":
+        pending = ", ".join(result.pending) or "?"
+        return Reply(
+            embed=nextcord.Embed(
+                title=f"{result.app}: database not up to date",
+                description=(
+                    f"{label} has migrations that are not applied yet: {pending}.\n"
+                    f"Apply them first with `/migrate upgrade cog:{cog or result.app}`, "
+                    "then make the new migration. Nothing written."
+                ),
+                colour=WARN,
+            )
+        )
+    assert result.path is not None
+    assert result.revision is not None
+    ops = [op.describe() for op in result.operations] or ["(empty migration: write it by hand)"]
+    embed = nextcord.Embed(
+        title=clip(f"{result.app} {result.revision}: {result.message}", 256),
+        description=_bullets(ops),
+        colour=WARN if result.warnings else OK,
+    )
+    embed.add_field(name="Cog", value=clip(label, FIELD_LIMIT), inline=True)
+    embed.add_field(name="Revision", value=result.revision, inline=True)
+    if result.warnings:
+        embed.add_field(
+            name="Warnings",
+            value=clip(_bullets(result.warnings, FIELD_LIMIT), FIELD_LIMIT),
+            inline=False,
+        )
+    embed.set_footer(
+        text=clip(f"Written to {result.path}. Review it, then /migrate upgrade.", 2048)
+    )
+    data = result.path.read_bytes()
+    return Reply(
+        content=f"Made migration `{result.path.name}` for {label}.",
+        embed=embed,
+        files=[(result.path.name, data)],
+    )
+
+
+def progress(lines: Sequence[str], title: str) -> Reply:
+    return Reply(content=clip(f"**{title}**\n" + "\n".join(lines), CONTENT_LIMIT))
+
+
+def _run_line(run: AppRun, cogs: dict[str, str]) -> str:
+    label = cogs.get(run.app, run.app)
+    if run.error is not None:
+        return f"{label}: FAILED at {run.failed_revision or '?'}, left at {_rev(run.after)}"
+    if not run.steps:
+        return f"{label}: nothing to do (at {_rev(run.after)})"
+    count = len(run.steps)
+    noun = "migration" if count == 1 else "migrations"
+    return f"{label}: {_rev(run.before)} → {_rev(run.after)} ({count} {noun})"
+
+
+def moved(result: UpgradeResult, cogs: dict[str, str]) -> Reply:
+    """The final summary of an upgrade or downgrade, with the traceback file on failure."""
+    verb = "Upgrade" if result.direction == "up" else "Downgrade"
+    lines = [_run_line(run, cogs) for run in result.apps] or ["no cogs with migrations"]
+    failed = result.failed
+    if failed is None:
+        embed = nextcord.Embed(title=f"{verb} done", description=_bullets(lines), colour=OK)
+        return Reply(embed=embed)
+    embed = nextcord.Embed(title=f"{verb} failed", description=_bullets(lines), colour=FAIL)
+    embed.add_field(
+        name="Failed migration",
+        value=clip(
+            f"{cogs.get(failed.app, failed.app)} {failed.failed_revision or '?'}", FIELD_LIMIT
+        ),
+        inline=False,
+    )
+    embed.add_field(name="Error", value=clip(f"```{failed.error}```", FIELD_LIMIT), inline=False)
+    files = [("traceback.txt", (failed.traceback or "").encode())] if failed.traceback else []
+    return Reply(embed=embed, files=files)
+
+
+def plan(result: Plan, cog: str | None, *, confirm: bool) -> Reply:
+    label = _label(cog, result.app)
+    verb = "undo" if result.direction == "down" else "apply"
+    if not result.steps:
+        return Reply(content=f"Nothing to {verb} for {label} (at {_rev(result.current)}).")
+    lines = [f"{s.revision} {s.message}" for s in result.steps]
+    embed = nextcord.Embed(
+        title=clip(f"{label}: {_rev(result.current)} → {_rev(result.target)}", 256),
+        description=_bullets(lines),
+        colour=WARN,
+    )
+    question = f"This will {verb} {len(lines)} migration(s)."
+    if confirm:
+        question += " Only you can confirm; nothing changes until you do."
+    return Reply(content=question, embed=embed)
+
+
+def status(statuses: Sequence[AppStatus], cogs: dict[str, str]) -> Reply:
+    if not statuses:
+        return Reply(content="No loaded cog has models.")
+    embed = nextcord.Embed(title="Migration status", colour=INFO)
+    for st in statuses[:25]:
+        parts = [f"current: {_rev(st.current)}", f"head: {', '.join(st.heads) or 'none'}"]
+        if st.unknown_current:
+            parts.append("⚠ current revision has no script")
+        if st.pending:
+            parts.append("pending: " + ", ".join(f"{p.revision} {p.message}" for p in st.pending))
+        if st.differs:
+            parts.append(
+                f"models differ from the database ({len(st.changes)} change(s) not migrated)"
+            )
+        elif st.differs is False and not st.pending:
+            parts.append("up to date")
+        embed.add_field(
+            name=clip(_label(cogs.get(st.app), st.app), 256),
+            value=clip("\n".join(parts), FIELD_LIMIT),
+            inline=False,
+        )
+    return Reply(embed=embed)
+
+
+def history(revisions: Sequence[RevisionInfo], cog: str | None, app: str) -> Reply:
+    label = _label(cog, app)
+    if not revisions:
+        return Reply(content=f"{label} has no migrations yet.")
+    lines = [
+        f"{'✅' if r.applied else '⬜'} {r.revision} {r.message}{' (head)' if r.is_head else ''}"
+        for r in revisions
+    ]
+    text = "\n".join(lines)
+    embed = nextcord.Embed(
+        title=clip(f"History of {label}", 256), description=_bullets(lines), colour=INFO
+    )
+    files = [(f"{app}_history.txt", text.encode())] if len(text) > DESCRIPTION_LIMIT - 200 else []
+    return Reply(embed=embed, files=files)
+
+
+def sql(result: SqlResult, cog: str | None) -> Reply:
+    label = _label(cog, result.app)
+    if not result.sql.strip():
+        return Reply(content=f"Nothing to run for {label} (at {_rev(result.from_revision)}).")
+    name = f"{result.app}_{_rev(result.from_revision)}_to_{_rev(result.to_revision)}.sql"
+    verb = "an upgrade" if result.direction == "up" else "a downgrade"
+    content = (
+        f"SQL for {verb} of {label} from {_rev(result.from_revision)} to "
+        f"{_rev(result.to_revision)}. Nothing was applied."
+    )
+    return Reply(content=content, files=[(name, result.sql.encode())])
+
+
+def check(result: CheckResult, cogs: dict[str, str]) -> Reply:
+    if result.ok:
+        return Reply(
+            embed=nextcord.Embed(
+                title="Check passed", description="All cogs match the database.", colour=OK
+            )
+        )
+    lines = []
+    for st in result.differing:
+        why = []
+        if st.pending:
+            why.append(f"{len(st.pending)} migration(s) not applied")
+        if st.differs:
+            why.append(f"{len(st.changes)} model change(s) without a migration")
+        lines.append(f"{_label(cogs.get(st.app), st.app)}: {', '.join(why)}")
+    embed = nextcord.Embed(
+        title="Cogs that differ from the database", description=_bullets(lines), colour=WARN
+    )
+    return Reply(embed=embed)
+
+
+def stamped(result: StampResult, cog: str | None) -> Reply:
+    label = _label(cog, result.app)
+    return Reply(
+        content=f"Stamped {label}: {_rev(result.before)} → {_rev(result.after)} (nothing ran)."
+    )

@@ -1,0 +1,58 @@
+"""Confirmation buttons that only the person who asked can press."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import nextcord
+
+if TYPE_CHECKING:
+    Interaction = nextcord.Interaction[Any]
+else:  # nextcord 2.6's Interaction is not generic; nextcord reads these at runtime
+    Interaction = nextcord.Interaction
+
+__all__ = ["ConfirmView"]
+
+
+class ConfirmView(nextcord.ui.View):
+    """Confirm / Cancel for one user; anyone else is told so and nothing happens.
+
+    ``await view.wait()`` then read :attr:`choice`: ``True`` (confirmed), ``False``
+    (cancelled) or ``None`` (timed out).
+    """
+
+    def __init__(self, owner_id: int, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.choice: bool | None = None
+        self.done = asyncio.Event()
+
+    async def interaction_check(self, interaction: Interaction) -> bool:
+        if interaction.user is not None and interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "Only the person who started this command can answer.", ephemeral=True
+        )
+        return False
+
+    async def _finish(self, interaction: Interaction, choice: bool) -> None:
+        self.choice = choice
+        for child in self.children:
+            if isinstance(child, nextcord.ui.Button):
+                child.disabled = True
+        label = "Confirmed, working…" if choice else "Cancelled. Nothing changed."
+        await interaction.response.edit_message(content=label, view=self)
+        self.done.set()
+        self.stop()
+
+    @nextcord.ui.button(label="Confirm", style=nextcord.ButtonStyle.danger)
+    async def confirm(self, button: Any, interaction: Interaction) -> None:
+        await self._finish(interaction, True)
+
+    @nextcord.ui.button(label="Cancel", style=nextcord.ButtonStyle.secondary)
+    async def cancel(self, button: Any, interaction: Interaction) -> None:
+        await self._finish(interaction, False)
+
+    async def on_timeout(self) -> None:
+        self.done.set()

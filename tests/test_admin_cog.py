@@ -1,0 +1,329 @@
+"""/migrate driven through the local Discord, with a real nextcord_ormar.Bot and real databases."""
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from nextcord_ormar.migrations import MigrationEngine
+from tests.conftest import CogProject
+from tests.discord_harness import columns, running_bot, table_names, write_cogs
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The cog is tested on SQLite and PostgreSQL (the engine's own tests cover MariaDB)."""
+    return str(request.param)
+
+
+SUBCOMMANDS = {"make", "upgrade", "downgrade", "show", "history", "sql", "check", "stamp"}
+
+
+async def test_registered_command_is_guild_scoped_admin_only_and_autocompletes(
+    db_url: str, cog_project: CogProject
+) -> None:
+    write_cogs(cog_project)
+    async with running_bot(db_url, cog_project) as scene:
+        store = scene.discord.commands
+        assert "migrate" not in store.names()  # not global
+        command = store.get("migrate", guild=scene.guild)
+        assert command["default_member_permissions"] == "8"
+        subs = {opt["name"]: opt for opt in command["options"]}
+        assert set(subs) == SUBCOMMANDS
+        for name in ("make", "upgrade", "downgrade", "show", "history", "sql", "stamp"):
+            cog_option = next(o for o in subs[name]["options"] if o["name"] == "cog")
+            assert cog_option["autocomplete"] is True
+        make_options = {o["name"]: o for o in subs["make"]["options"]}
+        assert make_options["cog"]["required"] is True
+        assert not make_options["message"].get("required", False)
+
+        handle = await scene.discord.autocomplete(
+            scene.owner, scene.general, "migrate make", "cog", {"cog": "eco"}
+        )
+        assert [c["value"] for c in await handle.wait_choices()] == ["Economy"]
+        handle = await scene.discord.autocomplete(
+            scene.admin, scene.general, "migrate make", "cog", {"cog": ""}
+        )
+        assert await handle.wait_choices() == []
+
+
+async def test_without_guild_ids_the_command_is_global_and_not_for_dms(
+    db_url: str, cog_project: CogProject
+) -> None:
+    write_cogs(cog_project, moderation=False)
+    extras = {"guild_ids": None}
+    async with running_bot(
+        db_url, cog_project, extensions=("cogs.economy",), extras=extras
+    ) as scene:
+        command = scene.discord.commands.get("migrate")
+        assert command["default_member_permissions"] == "8"
+        if command.get("contexts") is not None:
+            assert command["contexts"] == [0]  # guild only (nextcord 3.x)
+        else:
+            assert command["dm_permission"] is False  # nextcord 2.6
+        dm = scene.discord.dm_channel(scene.owner)
+        handle = await scene.discord.slash(scene.owner, dm, "migrate show", check_permissions=False)
+        reply = await handle.wait_done()
+        assert reply.ephemeral
+        assert "not in direct messages" in (reply.content or "")
+
+
+async def test_make_upgrade_show_history_sql_check(db_url: str, cog_project: CogProject) -> None:
+    write_cogs(cog_project)
+    async with running_bot(db_url, cog_project) as scene:
+        show = await scene.run(scene.owner, "migrate show")
+        reply = await scene.finished(show, "Migration status")
+        assert show.deferred
+        fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
+        assert "models differ from the database" in fields["Economy (app `economy`)"]
+
+        make = await scene.run(scene.owner, "migrate make", {"cog": "Economy"})
+        reply = await scene.finished(make, "Made migration")
+        assert not make.ephemeral
+        folder = Path(cog_project.root, "cogs", "economy", "migrations")
+        written = sorted(folder.glob("*.py"))
+        assert [p.name for p in written] == ["0001_create_wallets.py"]
+        assert reply.file("0001_create_wallets.py").data == written[0].read_bytes()
+        assert "create table economy_wallets" in reply.embeds[0]["description"]
+
+        make2 = await scene.run(scene.owner, "migrate make", {"cog": "moderation"})  # app name
+        reply = await scene.finished(make2, "Made migration")
+        assert reply.files[0].filename.startswith("0001_create_tags")
+
+        upgrade = await scene.run(scene.owner, "migrate upgrade")
+        reply = await scene.finished(upgrade, "Upgrade done")
+        text = reply.embeds[0]["description"]
+        assert "Economy: base → 0001 (1 migration)" in text
+        assert "Moderation: base → 0001 (1 migration)" in text
+        progress = [r.content or "" for r in upgrade.edits]
+        assert any("applied 0001" in p for p in progress)
+        tables = await table_names(db_url)
+        assert {"economy_wallets", "moderation_warns", "alembic_version_economy"} <= tables
+
+        again = await scene.run(scene.owner, "migrate make", {"cog": "Economy"})
+        reply = await scene.finished(again, "No changes")
+        assert sorted(p.name for p in folder.glob("*.py")) == ["0001_create_wallets.py"]
+
+        history = await scene.run(scene.owner, "migrate history", {"cog": "Economy"})
+        reply = await scene.finished(history, "History of")
+        assert "✅ 0001 create wallets (head)" in reply.embeds[0]["description"]
+
+        sql = await scene.run(scene.owner, "migrate sql", {"cog": "Economy"})
+        reply = await scene.finished(sql, "Nothing to run")
+
+        check = await scene.run(scene.owner, "migrate check")
+        await scene.finished(check, "Check passed")
+
+        show = await scene.run(scene.owner, "migrate show", {"cog": "Economy"})
+        reply = await scene.finished(show, "Migration status")
+        assert "up to date" in reply.embeds[0]["fields"][0]["value"]
+
+
+async def test_sql_attaches_the_planned_upgrade_and_applies_nothing(
+    db_url: str, cog_project: CogProject
+) -> None:
+    write_cogs(cog_project, moderation=False)
+    async with running_bot(db_url, cog_project, extensions=("cogs.economy",)) as scene:
+        await scene.finished(
+            await scene.run(scene.owner, "migrate make", {"cog": "Economy"}), "Made"
+        )
+        sql = await scene.run(scene.owner, "migrate sql", {"cog": "Economy"})
+        reply = await scene.finished(sql, "Nothing was applied")
+        script = reply.file("economy_base_to_0001.sql").text()
+        assert "CREATE TABLE economy_wallets" in script
+        assert "economy_wallets" not in await table_names(db_url)
+
+
+async def test_reloaded_cog_with_a_new_column_is_made_and_applied(
+    db_url: str, cog_project: CogProject
+) -> None:
+    write_cogs(cog_project, moderation=False)
+    async with running_bot(db_url, cog_project, extensions=("cogs.economy",)) as scene:
+        await scene.finished(
+            await scene.run(scene.owner, "migrate make", {"cog": "Economy"}), "Made"
+        )
+        await scene.finished(await scene.run(scene.owner, "migrate upgrade"), "Upgrade done")
+
+        source = Path(cog_project.root, "cogs", "economy.py")
+        source.write_text(
+            source.read_text().replace(
+                "    balance: int = ormar.Integer(default=0)\n",
+                "    balance: int = ormar.Integer(default=0)\n"
+                "    bank: int = ormar.Integer(default=0, server_default='0')\n",
+            )
+        )
+        scene.bot.reload_extension("cogs.economy")
+
+        make = await scene.run(scene.owner, "migrate make", {"cog": "Economy"})
+        reply = await scene.finished(make, "Made migration")
+        assert reply.files[0].filename == "0002_add_wallets_bank.py"
+        assert "add column economy_wallets.bank" in reply.embeds[0]["description"]
+        upgrade = await scene.run(scene.owner, "migrate upgrade", {"cog": "Economy"})
+        reply = await scene.finished(upgrade, "Upgrade done")
+        assert "Economy: 0001 → 0002" in reply.embeds[0]["description"]
+        assert "bank" in await columns(db_url, "economy_wallets")
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("migrate make", {"cog": "Economy"}),
+        ("migrate upgrade", {}),
+        ("migrate downgrade", {"cog": "Economy"}),
+        ("migrate show", {}),
+        ("migrate history", {"cog": "Economy"}),
+        ("migrate sql", {"cog": "Economy"}),
+        ("migrate check", {}),
+        ("migrate stamp", {"cog": "Economy", "revision": "head"}),
+    ],
+)
+async def test_every_subcommand_refuses_a_non_owner_administrator(
+    db_url: str, cog_project: CogProject, command: str, options: dict[str, str]
+) -> None:
+    write_cogs(cog_project, moderation=False)
+    async with running_bot(db_url, cog_project, extensions=("cogs.economy",)) as scene:
+        handle = await scene.run(scene.admin, command, options)
+        reply = await handle.wait_done()
+        assert reply.ephemeral
+        assert "Only the bot's owner" in (reply.content or "")
+        await asyncio.sleep(0.2)
+        assert len(handle.replies) == 1
+        assert not Path(cog_project.root, "cogs", "economy", "migrations").exists()
+        assert not any(t.startswith(("economy", "alembic")) for t in await table_names(db_url))
+
+
+async def test_team_members_are_owners(db_url: str, cog_project: CogProject) -> None:
+    write_cogs(cog_project, moderation=False)
+    async with running_bot(db_url, cog_project, extensions=("cogs.economy",), team=True) as scene:
+        handle = await scene.run(scene.admin, "migrate make", {"cog": "Economy"})
+        await scene.finished(handle, "Made migration")
+        stranger = await scene.run(scene.stranger, "migrate show", check_permissions=False)
+        assert (await stranger.wait_done()).ephemeral
+
+
+async def test_unknown_cog_is_a_clear_error(db_url: str, cog_project: CogProject) -> None:
+    write_cogs(cog_project, moderation=False)
+    async with running_bot(db_url, cog_project, extensions=("cogs.economy",)) as scene:
+        handle = await scene.run(scene.owner, "migrate make", {"cog": "../../etc"})
+        reply = await scene.finished(handle, "no loaded cog with models")
+        assert "loaded cogs with models: Economy" in reply.embeds[0]["description"]
+
+
+async def test_second_write_while_one_runs_is_told_busy(
+    db_url: str, cog_project: CogProject
+) -> None:
+    write_cogs(cog_project, moderation=False)
+    async with running_bot(db_url, cog_project, extensions=("cogs.economy",)) as scene:
+        engine = MigrationEngine.for_bot(scene.bot)
+        slow = await engine.make("economy", message="slow", empty=True)
+        assert slow.path is not None
+        slow.path.write_text(
+            slow.path.read_text().replace(
+                "def upgrade() -> None:\n    pass",
+                "def upgrade() -> None:\n    import time\n    time.sleep(1.5)",
+            )
+        )
+        first = await scene.run(scene.owner, "migrate upgrade")
+        await first.wait_acknowledged()
+        second = await scene.run(scene.owner, "migrate make", {"cog": "Economy"})
+        reply = await second.wait_done()
+        assert reply.ephemeral
+        assert (reply.content or "").startswith("busy: upgrade started by")
+        await scene.finished(first, "Upgrade done")
+
+
+async def _made_and_applied(scene, steps: int = 2) -> None:  # type: ignore[no-untyped-def]
+    await scene.finished(await scene.run(scene.owner, "migrate make", {"cog": "Economy"}), "Made")
+    engine = MigrationEngine.for_bot(scene.bot)
+    for index in range(steps - 1):
+        await engine.make("economy", message=f"step {index + 2}", empty=True)
+    await scene.finished(await scene.run(scene.owner, "migrate upgrade"), "Upgrade done")
+
+
+async def test_downgrade_asks_and_only_the_invoker_confirms(
+    db_url: str, cog_project: CogProject
+) -> None:
+    write_cogs(cog_project, moderation=False)
+    async with running_bot(db_url, cog_project, extensions=("cogs.economy",), team=True) as scene:
+        await _made_and_applied(scene)
+        engine = MigrationEngine.for_bot(scene.bot)
+
+        handle = await scene.run(scene.owner, "migrate downgrade", {"cog": "Economy"})
+        await scene.finished(handle, "This will undo 1 migration")
+        assert (await engine.current(["economy"])) == {"economy": "0002"}
+        other = await scene.discord.click(scene.admin, handle, label="Confirm")
+        refusal = await other.wait_done()
+        assert refusal.ephemeral
+        assert "Only the person who started" in (refusal.content or "")
+        assert (await engine.current(["economy"])) == {"economy": "0002"}
+
+        await scene.discord.click(scene.owner, handle, label="Confirm")
+        reply = await scene.finished(handle, "Downgrade done")
+        assert "Economy: 0002 → 0001" in reply.embeds[0]["description"]
+        assert (await engine.current(["economy"])) == {"economy": "0001"}
+
+        cancel = await scene.run(scene.owner, "migrate downgrade", {"cog": "Economy"})
+        await scene.finished(cancel, "This will undo")
+        await scene.discord.click(scene.owner, cancel, label="Cancel")
+        await scene.finished(cancel, "Cancelled. Nothing changed.")
+        assert (await engine.current(["economy"])) == {"economy": "0001"}
+        assert "economy_wallets" in await table_names(db_url)
+
+
+async def test_downgrade_times_out_without_change(db_url: str, cog_project: CogProject) -> None:
+    write_cogs(cog_project, moderation=False)
+    extras = {"confirm_timeout": 0.5}
+    async with running_bot(
+        db_url, cog_project, extensions=("cogs.economy",), extras=extras
+    ) as scene:
+        await _made_and_applied(scene, steps=1)
+        handle = await scene.run(
+            scene.owner, "migrate downgrade", {"cog": "Economy", "target": "base"}
+        )
+        await scene.finished(handle, "Timed out waiting for confirmation")
+        engine = MigrationEngine.for_bot(scene.bot)
+        assert (await engine.current(["economy"])) == {"economy": "0001"}
+
+
+async def test_result_goes_to_the_channel_after_the_token_lifetime(
+    db_url: str, cog_project: CogProject
+) -> None:
+    write_cogs(cog_project, moderation=False)
+    extras = {"token_lifetime": 0.0}
+    async with running_bot(
+        db_url, cog_project, extensions=("cogs.economy",), extras=extras
+    ) as scene:
+        handle = await scene.run(scene.owner, "migrate make", {"cog": "Economy"})
+        await handle.wait_acknowledged()
+        message = await scene.discord.wait_for_message(
+            scene.general, lambda m: "Made migration" in (m.content or "")
+        )
+        assert message.files[0].filename == "0001_create_wallets.py"
+        assert f"<@{scene.owner.id}>" in message.content
+
+
+async def test_heartbeats_keep_flowing_while_a_big_cog_is_migrated(
+    db_url: str, cog_project: CogProject
+) -> None:
+    from tests.sample_cogs import many_tables
+
+    cog_project.write("cogs/__init__.py", "")
+    cog_project.write("cogs/big.py", many_tables("big", 120))
+    async with running_bot(
+        db_url, cog_project, extensions=("cogs.big",), heartbeat_interval=0.2
+    ) as scene:
+        session = scene.discord.gateway.session
+        assert session is not None
+        before = len(session.heartbeats)
+        started = time.monotonic()
+        make = await scene.run(scene.owner, "migrate make", {"cog": "Big"})
+        await scene.finished(make, "Made migration", timeout=120)
+        upgrade = await scene.run(scene.owner, "migrate upgrade")
+        await scene.finished(upgrade, "Upgrade done", timeout=120)
+        elapsed = time.monotonic() - started
+        during = session.heartbeats[before:]
+        # The loop kept answering: heartbeats kept arriving through the work, none far late.
+        assert len(during) >= int(elapsed / 0.2) - 1
+        assert session.max_heartbeat_gap() < 0.2 * 5
+        assert len(await table_names(db_url)) >= 120
