@@ -81,7 +81,7 @@ class DatabaseBotMixin:
             await database.disconnect()
             raise DatabaseConnectError(
                 f"could not connect to the database {self.database_url}: "
-                f"{type(exc).__name__}: {_scrub(str(exc), self._database_url)}"
+                f"{type(exc).__name__}: {_scrub(_first_line(exc), self._database_url)}"
             ) from None
         log.info("database connected: %s", self.database_url)
 
@@ -117,6 +117,12 @@ class DatabaseBotMixin:
             await super().close()  # type: ignore[misc]
         finally:
             await self.disconnect_database()
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error's message (drivers append hints and links below it)."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 def _scrub(text: str, url: Any) -> str:

@@ -22,6 +22,7 @@ from alembic import command
 from alembic.autogenerate import produce_migrations
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -124,6 +125,8 @@ class MigrationEngine:
             raise MigrationError(
                 f"database error on {self.database.url}: {self._scrub(_first_line(exc))}"
             ) from None
+        except CommandError as exc:
+            raise MigrationError(self._scrub(_first_line(exc))) from None
 
     def _in_private_loop(self, fn: Callable[[Connection], T]) -> T:
         async def main() -> T:
@@ -281,6 +284,8 @@ class MigrationEngine:
                 f"app {app.name!r} is at revision {current!r}, which has no script in "
                 f"{scripts.folder}; restore the file or stamp the app"
             )
+        if direction == "down" and current is None:
+            raise MigrationError(f"app {app.name!r} has nothing applied; nothing to undo")
         resolved = scripts.resolve(target, current)
         if direction == "up":
             path = scripts.path_between(current, resolved)
@@ -495,7 +500,12 @@ class MigrationEngine:
                     command.downgrade(cfg, f"{start}:{end}", sql=True)
             return SqlResult(the_app.name, way, current, resolved, buffer.getvalue())
 
-        return await asyncio.to_thread(render)
+        try:
+            return await asyncio.to_thread(render)
+        except CommandError as exc:
+            raise MigrationError(
+                f"cannot render the SQL offline: {self._scrub(_first_line(exc))}"
+            ) from None
 
 
 _PROGRESS_TASKS: set[asyncio.Future[Any]] = set()
