@@ -307,4 +307,7 @@ def test_help_and_the_console_script(sqlite_project: BotProject) -> None:
         [str(script), "heads"], cwd=sqlite_project.root, capture_output=True, text=True
     )
     assert done.returncode == 2, done
-    assert "nxalembic: error: module 'mybot'" in done.stderr or "no module" in done.stderr
+    assert done.stderr == (
+        "nxalembic: error: cannot import bot module 'mybot': no module named 'mybot' "
+        "(run nxalembic from your bot's folder, or fix 'module' in nxalembic.ini)\n"
+    )
