@@ -1,0 +1,1 @@
+"""Two cogs with models: ``economy`` (members and their coins) and ``moderation`` (warnings)."""
