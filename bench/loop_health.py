@@ -1,0 +1,109 @@
+"""Figure 1: event-loop health while ``/migrate make`` and ``/migrate upgrade`` run in the bot.
+
+One child process per (layout, mode): ``big`` is one cog with many tables, ``many`` is many
+cogs of a few tables. ``thread`` is the engine's default (Alembic in a worker thread);
+``loop`` runs Alembic through ``run_sync`` on the bot's own loop, as the original library
+ran it synchronously on the loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from .common import (
+    Json,
+    Sizes,
+    cog_name,
+    fresh_database,
+    ms,
+    percentile,
+    write_project,
+    write_result,
+)
+from .scene import ack_seconds, check_ok, running_bot, wait_final, wait_text
+
+TIMEOUT = 400.0
+
+
+def layout_cogs(layout: str, sizes: Sizes) -> dict[str, int]:
+    if layout == "big":
+        return {"big": sizes.big_cog_tables}
+    return {f"c{index:02d}": sizes.tables_per_cog for index in range(sizes.many_cogs)}
+
+
+async def measure(url: str, project: Path, layout: str, mode: str, sizes: Sizes) -> Json:
+    cogs = layout_cogs(layout, sizes)
+    extensions = write_project(project, url, cogs)
+    async with running_bot(
+        url,
+        project,
+        extensions,
+        heartbeat_interval=sizes.heartbeat_interval,
+        probe_interval=sizes.probe_interval,
+    ) as scene:
+        if mode == "loop":
+            scene.use_loop_engine()
+        if mode == "thread-gc-frozen":
+            # What a bot could do once ready: move everything alive now out of the
+            # collector's sight, so that full collections stay short.
+            gc.collect()
+            gc.freeze()
+        # A quiet stretch first: what the harness itself costs with the bot idle.
+        idle_start = time.monotonic()
+        await asyncio.sleep(1.0)
+        idle_end = time.monotonic()
+
+        start = time.monotonic()
+        for app in cogs:
+            handle = await scene.slash("migrate make", {"cog": cog_name(app)})
+            check_ok(handle, await wait_final(handle, TIMEOUT))
+        made = time.monotonic()
+        handle = await scene.slash("migrate upgrade")
+        await wait_text(handle, "Upgrade done", TIMEOUT)
+        end = time.monotonic()
+        await asyncio.sleep(2 * sizes.heartbeat_interval)  # the heartbeat after the work
+
+        acks = [a for a in (ack_seconds(h) for h in scene.handles) if a is not None]
+        work = scene.probe.summary(start, end)
+        return {
+            "layout": layout,
+            "mode": mode,
+            "cogs": len(cogs),
+            "tables": sum(cogs.values()),
+            "make_s": round(made - start, 2),
+            "upgrade_s": round(end - made, 2),
+            **work,
+            **scene.gc_watch.summary(start, end),
+            "max_heartbeat_gap_ms": ms(scene.heartbeat_gap(start, end)),
+            "heartbeat_interval_ms": ms(sizes.heartbeat_interval),
+            "idle_max_lag_ms": scene.probe.summary(idle_start, idle_end)["max_lag_ms"],
+            "idle_max_heartbeat_gap_ms": ms(scene.heartbeat_gap(idle_start, idle_end)),
+            "ack_p50_ms": ms(percentile(acks, 50)),
+            "ack_max_ms": ms(max(acks, default=0.0)),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--layout", choices=["big", "many"], required=True)
+    parser.add_argument("--mode", choices=["thread", "loop", "thread-gc-frozen"], required=True)
+    parser.add_argument("--database", default="sqlite")
+    parser.add_argument("--sizes", required=True)
+    parser.add_argument("--result", required=True)
+    args = parser.parse_args()
+    sizes = Sizes.from_json(json.loads(args.sizes))
+    with tempfile.TemporaryDirectory(prefix="nxo-bench-") as tmp:
+        folder = Path(tmp)
+        with fresh_database(args.database, folder) as url:
+            result = asyncio.run(measure(url, folder / "project", args.layout, args.mode, sizes))
+    write_result(args.result, result)
+
+
+if __name__ == "__main__":
+    main()
