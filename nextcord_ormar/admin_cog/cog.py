@@ -153,6 +153,12 @@ class _Progress:
             await self._task
 
 
+def _not_confirmed(choice: bool | None) -> Reply:
+    if choice is None:
+        return Reply(content="Timed out waiting for confirmation. Nothing changed.")
+    return Reply(content="Cancelled. Nothing changed.")
+
+
 class MigrationsCog(commands.Cog, name="Migrations"):
     """Owner-only ``/migrate`` commands: make, show and apply the loaded cogs' migrations."""
 
@@ -346,6 +352,17 @@ class MigrationsCog(commands.Cog, name="Migrations"):
 
             async def work() -> Reply:
                 apps = [self.resolve(cog)[1]] if cog else self.loaded_apps()
+                drops = [
+                    step
+                    for plan in [await self.engine.plan(a, target or "head") for a in apps]
+                    for step in plan.steps
+                    if step.destructive
+                ]
+                if drops:
+                    question = render.drops_warning(drops, labels)
+                    choice = await self._confirm(interaction, responder, question)
+                    if choice is not True:
+                        return _not_confirmed(choice)
                 progress = _Progress(
                     responder, "Upgrading…", self.options.progress_interval, labels
                 )
@@ -392,17 +409,9 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         plan = await self.engine.plan(app, target or "-1", "down")
         if not plan.steps:
             return render.plan(plan, name, confirm=False)
-        user_id = interaction.user.id if interaction.user is not None else 0
-        view = ConfirmView(user_id, timeout=self.options.confirm_timeout)
-        await responder.edit(render.plan(plan, name, confirm=True), view=view)
-        await view.done.wait()
-        if view.choice is None:
-            for child in view.children:
-                if isinstance(child, nextcord.ui.Button):
-                    child.disabled = True
-            return Reply(content="Timed out waiting for confirmation. Nothing changed.")
-        if view.choice is False:
-            return Reply(content="Cancelled. Nothing changed.")
+        choice = await self._confirm(interaction, responder, render.plan(plan, name, confirm=True))
+        if choice is not True:
+            return _not_confirmed(choice)
         labels = self.labels()
         progress = _Progress(responder, "Downgrading…", self.options.progress_interval, labels)
         result = await self.engine.downgrade(
@@ -410,6 +419,16 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         )
         await progress.flush()
         return render.moved(result, labels)
+
+    async def _confirm(
+        self, interaction: Interaction, responder: _Responder, question: Reply
+    ) -> bool | None:
+        """Ask the invoker with buttons; True (confirmed), False (cancelled), None (timed out)."""
+        user_id = interaction.user.id if interaction.user is not None else 0
+        view = ConfirmView(user_id, timeout=self.options.confirm_timeout)
+        await responder.edit(question, view=view)
+        await view.done.wait()
+        return view.choice
 
     @migrate.subcommand(name="show", description="Where each cog's migrations stand")
     async def show(

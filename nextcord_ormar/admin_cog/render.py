@@ -164,6 +164,14 @@ def moved(result: UpgradeResult, cogs: dict[str, str]) -> Reply:
         inline=False,
     )
     embed.add_field(name="Error", value=clip(f"```{failed.error}```", FIELD_LIMIT), inline=False)
+    if failed.rolled_back:
+        state = f"rolled back: nothing of {failed.failed_revision or 'it'} was applied"
+    elif failed.statements_run:
+        shown = "\n".join(failed.statements_run)
+        state = f"{len(failed.statements_run)} statement(s) of it ran and stay applied:\n{shown}"
+    else:
+        state = "no statement of it ran"
+    embed.add_field(name="Database state", value=clip(state, FIELD_LIMIT), inline=False)
     files = [("traceback.txt", (failed.traceback or "").encode())] if failed.traceback else []
     return Reply(embed=embed, files=files)
 
@@ -185,6 +193,19 @@ def plan(result: Plan, cog: str | None, *, confirm: bool) -> Reply:
     return Reply(content=question, embed=embed)
 
 
+def drops_warning(steps: Sequence[RevisionInfo], cogs: dict[str, str]) -> Reply:
+    """The question asked before applying migrations that drop something."""
+    lines = [f"{cogs.get(s.app, s.app)} {s.revision} {s.message}" for s in steps]
+    embed = nextcord.Embed(
+        title="These migrations drop tables, columns, indexes or constraints",
+        description=_bullets(lines),
+        colour=WARN,
+    )
+    return Reply(
+        content="Data they drop cannot be brought back by a downgrade. Apply them?", embed=embed
+    )
+
+
 def status(statuses: Sequence[AppStatus], cogs: dict[str, str]) -> Reply:
     if not statuses:
         return Reply(content="No loaded cog has models.")
@@ -193,6 +214,8 @@ def status(statuses: Sequence[AppStatus], cogs: dict[str, str]) -> Reply:
         parts = [f"current: {_rev(st.current)}", f"head: {', '.join(st.heads) or 'none'}"]
         if st.unknown_current:
             parts.append("⚠ current revision has no script")
+        if st.tampered:
+            parts.append("⚠ changed after it was applied: " + ", ".join(st.tampered))
         if st.pending:
             parts.append("pending: " + ", ".join(f"{p.revision} {p.message}" for p in st.pending))
         if st.differs:
@@ -252,6 +275,8 @@ def check(result: CheckResult, cogs: dict[str, str]) -> Reply:
             why.append(f"{len(st.pending)} migration(s) not applied")
         if st.differs:
             why.append(f"{len(st.changes)} model change(s) without a migration")
+        if st.tampered:
+            why.append("script(s) changed after they were applied: " + ", ".join(st.tampered))
         lines.append(f"{_label(cogs.get(st.app), st.app)}: {', '.join(why)}")
     embed = nextcord.Embed(
         title="Cogs that differ from the database", description=_bullets(lines), colour=WARN

@@ -10,10 +10,12 @@ and rendering never stall the bot's event loop (see :class:`MigrationEngine`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import io
 import os
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -23,6 +25,7 @@ from alembic.autogenerate import produce_migrations
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -30,7 +33,9 @@ from ..apps import OrmarApp, Registry
 from ..apps import registry as default_registry
 from ..database import BotDatabase
 from ..database import database as default_database
+from . import ledger
 from .environment import ATTRIBUTE
+from .locking import migration_lock
 from .naming import clean_message, next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
 from .results import (
@@ -46,7 +51,7 @@ from .results import (
     Step,
     UpgradeResult,
 )
-from .scripts import AppScripts, MigrationError
+from .scripts import AppScripts, MigrationError, script_drops
 
 __all__ = ["MigrationEngine", "ProgressCallback"]
 
@@ -71,10 +76,16 @@ class MigrationEngine:
         registry: Registry | None = None,
         *,
         in_thread: bool | None = None,
+        lock_timeout: float = 0.0,
+        on_lock_wait: Callable[[], None] | None = None,
     ) -> None:
         self.database = database or default_database
         self.registry = registry or default_registry
         self._in_thread = in_thread
+        #: Seconds a write waits for another process's migration to finish (0: fail at once).
+        self.lock_timeout = lock_timeout
+        #: Called (from the worker) once when a write has to wait for the lock.
+        self.on_lock_wait = on_lock_wait
 
     @classmethod
     def for_bot(cls, bot: Any, **options: Any) -> MigrationEngine:
@@ -131,6 +142,8 @@ class MigrationEngine:
     def _in_private_loop(self, fn: Callable[[Connection], T]) -> T:
         async def main() -> T:
             engine = create_async_engine(self.database.sa_url, **self.database.engine_options)
+            if engine.dialect.name == "sqlite":
+                _transactional_sqlite(engine.sync_engine)
             try:
                 async with engine.connect() as conn:
                     return await conn.run_sync(fn)
@@ -152,7 +165,13 @@ class MigrationEngine:
         """
         the_app = self.app(app)
         text = clean_message(message)
-        return await self._run(lambda conn: self._make(conn, the_app, text, empty))
+        return await self._run(lambda conn: self._make_locked(conn, the_app, text, empty))
+
+    def _make_locked(
+        self, conn: Connection, app: OrmarApp, message: str | None, empty: bool
+    ) -> MakeResult:
+        with self._lock(conn):
+            return self._make(conn, app, message, empty)
 
     def _make(
         self, conn: Connection, app: OrmarApp, message: str | None, empty: bool
@@ -301,9 +320,24 @@ class MigrationEngine:
                     f"app {app.name!r} is at {current}, below {resolved}; use upgrade"
                 )
             path = list(reversed(scripts.path_between(resolved, current)))
-        return current, resolved, [scripts.info(s) for s in path]
+        steps = [scripts.info(s) for s in path]
+        steps = [dataclasses.replace(s, destructive=script_drops(s.path, direction)) for s in steps]
+        return current, resolved, steps
 
     def _move(
+        self,
+        conn: Connection,
+        apps: list[OrmarApp],
+        target: str,
+        direction: Literal["up", "down"],
+        emit: Callable[[ProgressEvent], None],
+    ) -> UpgradeResult:
+        with self._lock(conn):
+            ledger.ensure(conn)
+            conn.commit()
+            return self._move_locked(conn, apps, target, direction, emit)
+
+    def _move_locked(
         self,
         conn: Connection,
         apps: list[OrmarApp],
@@ -324,6 +358,7 @@ class MigrationEngine:
             if not plan:
                 continue
             emit(ProgressEvent(app.name, "app_started", total=len(plan)))
+            statements: list[str] = []
 
             def on_apply(
                 *,
@@ -331,16 +366,28 @@ class MigrationEngine:
                 app: OrmarApp = app,
                 run: AppRun = run,
                 total: int = len(plan),
+                statements: list[str] = statements,
                 **_: Any,
             ) -> None:
                 revision = step.up_revision_id
-                doc = (step.up_revision.doc or "").strip() if step.up_revision else ""
+                script = step.up_revision
+                doc = (script.doc or "").strip() if script else ""
+                # inside the migration's own transaction: recorded together or not at all
+                if direction == "up" and script is not None:
+                    ledger.record(conn, app.name, revision, Path(script.path))
+                else:
+                    ledger.forget(conn, app.name, revision)
                 done = Step(app.name, revision, doc, direction)
                 run.steps.append(done)
+                statements.clear()
                 emit(ProgressEvent(app.name, "step_done", done, len(run.steps), total))
+
+            def capture(*args: Any, statements: list[str] = statements) -> None:
+                statements.append(str(args[2]))
 
             cfg = scripts.config(connection=conn, on_version_apply=on_apply)
             destination = resolved or "base"
+            event.listen(conn, "before_cursor_execute", capture)
             try:
                 if direction == "up":
                     command.upgrade(cfg, destination)
@@ -353,14 +400,32 @@ class MigrationEngine:
                 run.failed_revision = failed.revision if failed else None
                 run.error = self._scrub(f"{type(exc).__name__}: {_first_line(exc)}")
                 run.traceback = self._scrub(traceback.format_exc())
+                run.rolled_back = self._transactional_ddl
+                if not run.rolled_back:
+                    failed_sql = isinstance(exc, sqlalchemy.exc.DBAPIError)
+                    ran = statements[:-1] if failed_sql else statements
+                    run.statements_run = [self._scrub(s) for s in ran]
                 run.after = scripts.current(conn)
                 conn.commit()
                 emit(ProgressEvent(app.name, "app_failed", index=len(run.steps), total=len(plan)))
                 break
+            finally:
+                event.remove(conn, "before_cursor_execute", capture)
             run.after = scripts.current(conn)
             conn.commit()
             emit(ProgressEvent(app.name, "app_done", index=len(run.steps), total=len(plan)))
         return result
+
+    @property
+    def _transactional_ddl(self) -> bool:
+        """Whether a failed migration's DDL is rolled back (PostgreSQL; SQLite in a thread)."""
+        name = self.dialect_name
+        return name == "postgresql" or (name == "sqlite" and self.in_thread)
+
+    @contextlib.contextmanager
+    def _lock(self, conn: Connection) -> Iterator[None]:
+        with migration_lock(conn, timeout=self.lock_timeout, on_wait=self.on_lock_wait):
+            yield
 
     # -- status / check / history / show ------------------------------------------------------
 
@@ -382,6 +447,13 @@ class MigrationEngine:
             if heads and not unknown_current
             else []
         )
+        recorded = ledger.recorded(conn, app.name)
+        chain = known[: known.index(current) + 1] if current in known else []
+        tampered = [
+            rev
+            for rev, script in zip(chain, scripts.revisions(), strict=False)
+            if rev in recorded and recorded[rev] != ledger.checksum(Path(script.path))
+        ]
         differs: bool | None = None
         changes = []
         if compare:
@@ -397,6 +469,7 @@ class MigrationEngine:
             changes=changes,
             migrations_path=scripts.folder,
             unknown_current=unknown_current,
+            tampered=tampered,
         )
 
     def _diff(self, conn: Connection, app: OrmarApp) -> ops.UpgradeOps:
@@ -461,6 +534,10 @@ class MigrationEngine:
         the_app = self.app(app)
 
         def run(conn: Connection) -> StampResult:
+            with self._lock(conn):
+                return stamp_locked(conn)
+
+        def stamp_locked(conn: Connection) -> StampResult:
             scripts = AppScripts(the_app, self.dialect_name)
             before = scripts.current(conn)
             resolved = scripts.resolve(revision, before)
@@ -506,6 +583,18 @@ class MigrationEngine:
             raise MigrationError(
                 f"cannot render the SQL offline: {self._scrub(_first_line(exc))}"
             ) from None
+
+
+def _transactional_sqlite(engine: sqlalchemy.engine.Engine) -> None:
+    """Make SQLite run DDL inside transactions (its driver would otherwise autocommit it)."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
 
 
 _PROGRESS_TASKS: set[asyncio.Future[Any]] = set()

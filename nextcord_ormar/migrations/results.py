@@ -55,6 +55,8 @@ class RevisionInfo:
     applied: bool | None = None
     is_head: bool = False
     script: str | None = None
+    #: In a plan: whether running this step drops something (table, column, index...).
+    destructive: bool = False
 
     @property
     def filename(self) -> str:
@@ -122,6 +124,11 @@ class AppRun:
     error: str | None = None
     failed_revision: str | None = None
     traceback: str | None = None
+    #: After a failure: whether the failed migration was rolled back as a whole.
+    rolled_back: bool | None = None
+    #: After a failure without transactional DDL (MySQL/MariaDB): the failed migration's
+    #: statements that ran (and stay applied) before the one that failed.
+    statements_run: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -163,10 +170,12 @@ class AppStatus:
     changes: list[Operation] = field(default_factory=list)
     migrations_path: Path | None = None
     unknown_current: bool = False
+    #: Applied revisions whose script changed since it was applied (checksum differs).
+    tampered: list[str] = field(default_factory=list)
 
     @property
     def up_to_date(self) -> bool:
-        return not self.pending and not self.differs
+        return not self.pending and not self.differs and not self.tampered
 
 
 @dataclass
@@ -206,7 +215,7 @@ class CheckResult:
 
     @property
     def differing(self) -> list[AppStatus]:
-        return [s for s in self.statuses if s.differs or s.pending]
+        return [s for s in self.statuses if s.differs or s.pending or s.tampered]
 
     @property
     def ok(self) -> bool:

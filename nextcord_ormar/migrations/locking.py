@@ -1,0 +1,143 @@
+"""One migration at a time per database, across processes.
+
+PostgreSQL: a session advisory lock; MySQL/MariaDB: ``GET_LOCK``; SQLite: an exclusive
+``flock`` on a file beside the database (Alembic commits after every migration, so a
+SQLite write transaction could not stay open across a whole upgrade). The lock is held
+on the very connection the migration runs on and released at the end, also on failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy.engine import Connection
+
+from .scripts import MigrationError
+
+__all__ = ["LockTimeoutError", "migration_lock"]
+
+_POLL = 0.1
+
+
+class LockTimeoutError(MigrationError, TimeoutError):
+    """Another process (or bot) is migrating this database; it did not finish in time."""
+
+
+def _lock_name(conn: Connection) -> str:
+    database = conn.engine.url.database or ""
+    return "nxo_migrate_" + hashlib.sha1(database.encode()).hexdigest()[:16]
+
+
+def _advisory_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _busy(timeout: float) -> LockTimeoutError:
+    waited = f" after waiting {timeout:g} s" if timeout > 0 else ""
+    return LockTimeoutError(
+        f"busy: another process is migrating this database{waited}; try again when it is done"
+    )
+
+
+def _wait(try_once: Callable[[], bool], timeout: float, on_wait: Callable[[], None] | None) -> None:
+    deadline = time.monotonic() + max(timeout, 0.0)
+    told = False
+    while not try_once():
+        if time.monotonic() >= deadline:
+            raise _busy(timeout)
+        if on_wait is not None and not told:
+            on_wait()
+            told = True
+        time.sleep(_POLL)
+
+
+@contextlib.contextmanager
+def migration_lock(
+    conn: Connection, *, timeout: float, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Hold the database's migration lock on ``conn`` for the ``with`` block.
+
+    Waits up to ``timeout`` seconds (0: try once), calling ``on_wait`` once if it has to
+    wait; raises :class:`LockTimeoutError` when the lock stays taken.
+    """
+    dialect = conn.dialect.name
+    name = _lock_name(conn)
+    if dialect == "postgresql":
+        key = _advisory_key(name)
+
+        def try_pg() -> bool:
+            got = conn.execute(sqlalchemy.text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+            ok = bool(got.scalar())
+            conn.commit()
+            return ok
+
+        _wait(try_pg, timeout, on_wait)
+        try:
+            yield
+        finally:
+            _rollback_quietly(conn)
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+    elif dialect in ("mysql", "mariadb"):
+
+        def try_mysql() -> bool:
+            got = conn.execute(sqlalchemy.text("SELECT GET_LOCK(:n, 0)"), {"n": name})
+            ok = got.scalar() == 1
+            conn.commit()
+            return ok
+
+        _wait(try_mysql, timeout, on_wait)
+        try:
+            yield
+        finally:
+            _rollback_quietly(conn)
+            conn.execute(sqlalchemy.text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+            conn.commit()
+    elif dialect == "sqlite":
+        with _file_lock(conn, timeout, on_wait):
+            yield
+    else:  # pragma: no cover - only the three dialects are supported
+        yield
+
+
+def _rollback_quietly(conn: Connection) -> None:
+    if conn.in_transaction():
+        with contextlib.suppress(Exception):
+            conn.rollback()
+
+
+@contextlib.contextmanager
+def _file_lock(
+    conn: Connection, timeout: float, on_wait: Callable[[], None] | None
+) -> Iterator[None]:
+    import fcntl
+
+    database = conn.engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield  # an in-memory database belongs to this process alone
+        return
+    path = Path(database).resolve()
+    lock_path = path.with_name(path.name + ".nxo-lock")
+    handle: Any = open(lock_path, "a+")  # noqa: SIM115 - kept open while the lock is held
+    try:
+
+        def try_file() -> bool:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        _wait(try_file, timeout, on_wait)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        handle.close()
