@@ -16,7 +16,7 @@ import nextcord_ormar  # noqa: E402
 
 project = "nextcord-ormar"
 author = "nextcord-ormar developers"
-copyright = "nextcord-ormar developers"  # noqa: A001
+copyright = "nextcord-ormar developers"
 release = nextcord_ormar.__version__
 version = ".".join(release.split(".")[:2])
 
