@@ -6,6 +6,7 @@ Nothing here needs the network: no intersphinx, no remote images or themes.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -13,6 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the package (when not installed) and example_bot
 
 import nextcord_ormar  # noqa: E402
+
+# accessible-pygments (a furo dependency) calls logging.basicConfig() when imported, after
+# which Alembic's INFO messages (printed while autodoc imports the engine) reach the terminal.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 project = "nextcord-ormar"
 author = "nextcord-ormar developers"
