@@ -74,6 +74,8 @@ def venv_for(version: str, nextcord_req: str, extras: str) -> Path:
     # The stamp records what is installed; a task needing no more extras reuses it as it is.
     done_digest, _, done_extras = (stamp.read_text() if stamp.exists() else "").partition("\n")
     installed = set(done_extras.split(",")) if done_digest == digest.hexdigest() else set()
+    if "all" in installed:
+        installed |= {"sqlite", "postgresql", "mysql"}
     if not wanted <= installed:
         extras = ",".join(sorted(wanted | installed))
         pip = [str(bin_dir / "python"), "-m", "pip", "install", "--quiet"]
