@@ -29,6 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -207,6 +208,10 @@ async def offline(*, keep: bool = False) -> int:
         except (StepFailed, TimeoutError) as exc:
             print(f"\n✘ the example did not behave as expected: {exc}", file=sys.stderr)
             return 1
+        except Exception as exc:
+            traceback.print_exc()
+            print(f"\n✘ the example failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
         print("\n✔ every step behaved as expected.")
         return 0
     finally:
@@ -271,6 +276,9 @@ async def _session(workdir: Path) -> None:
             await _first_migrations(out, run, owner, workdir)
             await _use_the_tables(out, run, owner, bob)
             await _change_a_model(out, run, bot, owner, bob, workdir)
+        # Nothing the bot sent was refused or unknown to (the local) Discord.
+        _check(not discord.unknown_routes, f"unknown routes: {discord.unknown_routes}")
+        _check(not discord.server_errors, f"requests that failed: {discord.server_errors}")
 
 
 Run = Callable[..., Awaitable[Any]]
