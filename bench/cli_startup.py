@@ -1,0 +1,143 @@
+"""Figure 4: ``nxalembic current`` against plain ``alembic current`` on the same database.
+
+The plain Alembic project is the smallest that answers the same question: an ``alembic.ini``
+and an ``env.py`` (async engine, the same driver) reading the same app's version table with
+the same scripts. The bot module ``nxalembic`` imports is the usual one (nextcord, the cog).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .common import (
+    Json,
+    Sizes,
+    async_url,
+    child_env,
+    fresh_database,
+    median,
+    write_project,
+    write_result,
+)
+
+APP = "shop"
+
+ALEMBIC_INI = """\
+[alembic]
+script_location = {script_location}
+version_locations = {versions}
+sqlalchemy.url = {url}
+"""
+
+ENV_PY = """\
+import asyncio
+
+from alembic import context
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def run(connection):
+    context.configure(connection=connection, target_metadata=None, version_table={table!r})
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def main():
+    engine = create_async_engine(context.config.get_main_option("sqlalchemy.url"))
+    async with engine.connect() as connection:
+        await connection.run_sync(run)
+    await engine.dispose()
+
+
+asyncio.run(main())
+"""
+
+SCRIPT_MAKO = '''\
+"""${message}"""
+revision = ${repr(up_revision)}
+down_revision = ${repr(down_revision)}
+
+
+def upgrade():
+    ${upgrades if upgrades else "pass"}
+
+
+def downgrade():
+    ${downgrades if downgrades else "pass"}
+'''
+
+
+def timed_runs(cmd: list[str], cwd: Path, runs: int) -> list[float]:
+    times = []
+    for attempt in range(runs + 1):
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=cwd, env=child_env(cwd), capture_output=True, text=True)
+        took = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {(done.stderr or done.stdout)[-500:]}")
+        if attempt:
+            times.append(took)
+    return times
+
+
+def run(backend: str, sizes: Sizes, folder: Path) -> Json:
+    bin_dir = Path(sys.executable).parent
+    with fresh_database(backend, folder) as url:
+        project = folder / "project"
+        write_project(project, url, {APP: sizes.scaling_cog_tables})
+        for step in (["migrate"], ["upgrade"]):
+            subprocess.run(
+                [str(bin_dir / "nxalembic"), *step],
+                cwd=project,
+                env=child_env(project),
+                check=True,
+                capture_output=True,
+            )
+        plain = folder / "plain"
+        (plain / "alembic").mkdir(parents=True)
+        (plain / "alembic" / "env.py").write_text(
+            ENV_PY.format(table=f"alembic_version_{APP}"), encoding="utf-8"
+        )
+        (plain / "alembic" / "script.py.mako").write_text(SCRIPT_MAKO, encoding="utf-8")
+        (plain / "alembic.ini").write_text(
+            ALEMBIC_INI.format(
+                script_location=plain / "alembic",
+                versions=project / "cogs" / APP / "migrations",
+                url=async_url(url).replace("%", "%%"),
+            ),
+            encoding="utf-8",
+        )
+        ours = timed_runs([str(bin_dir / "nxalembic"), "current"], project, sizes.cli_runs)
+        theirs = timed_runs([str(bin_dir / "alembic"), "current"], plain, sizes.cli_runs)
+        # What importing the bot's own libraries costs, which plain Alembic never pays.
+        imports = timed_runs(
+            [sys.executable, "-c", "import nextcord, ormar"], project, sizes.cli_runs
+        )
+    return {
+        "runs": sizes.cli_runs,
+        "nxalembic_current_s": round(median(ours), 3),
+        "alembic_current_s": round(median(theirs), 3),
+        "ratio": round(median(ours) / median(theirs), 2),
+        "import_nextcord_ormar_libs_s": round(median(imports), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", default="sqlite")
+    parser.add_argument("--sizes", required=True)
+    parser.add_argument("--result", required=True)
+    args = parser.parse_args()
+    sizes = Sizes.from_json(json.loads(args.sizes))
+    with tempfile.TemporaryDirectory(prefix="nxo-bench-") as tmp:
+        write_result(args.result, run(args.database, sizes, Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()
