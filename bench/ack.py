@@ -76,7 +76,7 @@ async def measure(url: str, project: Path, sizes: Sizes) -> Json:
         probe_interval=sizes.probe_interval,
     ) as scene:
         await command(scene, "migrate make", {"cog": cog_name(APP)})
-        await command(scene, "migrate upgrade")
+        await wait_text(await scene.slash("migrate upgrade"), "Upgrade done", TIMEOUT)
 
         idle: list[InteractionHandle] = []
         for _ in range(sizes.ack_invocations):

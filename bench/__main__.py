@@ -1,0 +1,193 @@
+"""``python -m bench``: run every figure, print a table with targets, write the same as JSON.
+
+Each measurement runs in a child process of its own (a clean registry, database and event
+loop). See bench/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .common import BACKENDS, REPO, Json, Sizes, run_child
+
+FIGURES = ("loop_health", "ack_time", "scaling", "cli_startup", "overhead")
+TARGETS = {
+    "loop_health": ("largest event-loop lag (ours)", "<= 50 ms", 50.0),
+    "ack_time": ("ack p99 (idle and busy)", "<= 100 ms", 100.0),
+    "scaling": ("make time 2000/0 unrelated (ours)", "<= 1.5x", 1.5),
+    "cli_startup": ("nxalembic/alembic current", "<= 1.3x", 1.3),
+    "overhead": ("engine/plain Alembic make+upgrade", "<= 1.15x", 1.15),
+}
+
+
+def loop_health(sizes: Sizes, common: list[str], tmp: Path) -> Json:
+    runs: Json = {}
+    for layout in ("big", "many"):
+        for mode in ("thread", "loop", "thread-gc-frozen"):
+            args = ["--layout", layout, "--mode", mode, *common]
+            runs[f"{layout}_{mode}"] = run_child(
+                "loop_health", args, tmp / f"lh-{layout}-{mode}.json"
+            )
+    worst = max(runs[f"{layout}_thread"]["max_lag_ms"] for layout in ("big", "many"))
+    return {"value": worst, "unit": "ms", "runs": runs}
+
+
+def ack_time(sizes: Sizes, common: list[str], tmp: Path) -> Json:
+    result = run_child("ack", common, tmp / "ack.json")
+    worst = max(result[key]["p99_ms"] for key in ("idle", "busy_reads", "busy_writes"))
+    return {"value": worst, "unit": "ms", **result}
+
+
+def scaling(sizes: Sizes, common: list[str], tmp: Path, original: bool) -> Json:
+    args = [*common, *(["--original"] if original else [])]
+    result = run_child("scaling", args, tmp / "scaling.json", timeout=900)
+    return {"value": result["ours_cli_ratio"], "unit": "x", **result}
+
+
+def cli_startup(sizes: Sizes, common: list[str], tmp: Path) -> Json:
+    result = run_child("cli_startup", common, tmp / "cli.json")
+    return {"value": result["ratio"], "unit": "x", **result}
+
+
+def overhead(sizes: Sizes, common: list[str], tmp: Path) -> Json:
+    result = run_child("overhead", common, tmp / "overhead.json")
+    return {"value": result["ratio"], "unit": "x", **result}
+
+
+def details(name: str, figure: Json) -> str:
+    """One line of the most telling numbers beside the headline value."""
+    if "error" in figure:
+        return f"error: {figure['error']}"
+    if name == "loop_health":
+        runs = figure["runs"]
+        parts = []
+        for layout in ("big", "many"):
+            t, lo, fz = (runs[f"{layout}_{m}"] for m in ("thread", "loop", "thread-gc-frozen"))
+            parts.append(
+                f"{layout} ({t['tables']} tables/{t['cogs']} cogs): lag thread {t['max_lag_ms']}"
+                f" / on-loop {lo['max_lag_ms']} / thread+gc.freeze {fz['max_lag_ms']} ms; "
+                f"heartbeat gap {t['max_heartbeat_gap_ms']} / {lo['max_heartbeat_gap_ms']} / "
+                f"{fz['max_heartbeat_gap_ms']} ms; longest GC pause {t['max_gc_pause_ms']} ms"
+            )
+        return " | ".join(parts)
+    if name == "ack_time":
+        i, r, w = figure["idle"], figure["busy_reads"], figure["busy_writes"]
+        return (
+            f"idle p50/p99 {i['p50_ms']}/{i['p99_ms']} ms (n={i['n']}); while an upgrade holds "
+            f"the lock: reads {r['p50_ms']}/{r['p99_ms']} ms (n={r['n']}), 'busy' replies "
+            f"{w['p50_ms']}/{w['p99_ms']} ms (n={w['n']})"
+        )
+    if name == "scaling":
+        n = figure["unrelated_tables"]
+        text = (
+            f"ours nxalembic migrate {figure['ours_cli_0_s']}s -> {figure[f'ours_cli_{n}_s']}s; "
+            f"engine make alone {figure['ours_engine_0_s']}s -> {figure[f'ours_engine_{n}_s']}s "
+            f"({figure['ours_engine_ratio']}x)"
+        )
+        orig = figure["original"]
+        if isinstance(orig, dict):
+            text += (
+                f"; original 0.3.3: {orig['cli_0_s']}s -> {orig[f'cli_{n}_s']}s "
+                f"({orig['cli_ratio']}x)"
+            )
+        else:
+            text += f"; original 0.3.3: {orig}"
+        return text
+    if name == "cli_startup":
+        return (
+            f"nxalembic current {figure['nxalembic_current_s']}s, alembic current "
+            f"{figure['alembic_current_s']}s; import nextcord+ormar alone "
+            f"{figure['import_nextcord_ormar_libs_s']}s"
+        )
+    return (
+        f"engine {figure['engine_s']}s (make {figure['engine_make_s']} + upgrade "
+        f"{figure['engine_upgrade_s']}), plain {figure['plain_alembic_s']}s (make "
+        f"{figure['plain_make_s']} + upgrade {figure['plain_upgrade_s']}); make alone "
+        f"{figure['make_ratio']}x"
+    )
+
+
+def table(results: Json) -> str:
+    rows = [("figure", "measured", "target", "met", "details")]
+    for name in FIGURES:
+        figure = results[name]
+        label, target, limit = TARGETS[name]
+        if "error" in figure:
+            rows.append((name, "error", target, "-", details(name, figure)))
+            continue
+        value = figure["value"]
+        measured = f"{value} {figure['unit']}"
+        rows.append(
+            (
+                name,
+                f"{label}: {measured}",
+                target,
+                "yes" if value <= limit else "NO",
+                details(name, figure),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = []
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        lines.append(" | ".join([*cells, row[4]]))
+        if row is rows[0]:
+            lines.append("-+-".join("-" * w for w in widths) + "-+--------")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes; skip the original")
+    parser.add_argument("--database", choices=BACKENDS, default="sqlite")
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "latest.json")
+    parser.add_argument("--only", choices=FIGURES, action="append", help="run only these")
+    parser.add_argument(
+        "--skip-original", action="store_true", help="do not install/run nextcord-ormar 0.3.3"
+    )
+    args = parser.parse_args(argv)
+    sizes = Sizes.smoke() if args.smoke else Sizes()
+    original = not (args.smoke or args.skip_original)
+    common = ["--database", args.database, "--sizes", json.dumps(sizes.as_json())]
+    chosen = args.only or list(FIGURES)
+    steps: dict[str, Callable[[Path], Json]] = {
+        "loop_health": lambda tmp: loop_health(sizes, common, tmp),
+        "ack_time": lambda tmp: ack_time(sizes, common, tmp),
+        "scaling": lambda tmp: scaling(sizes, common, tmp, original),
+        "cli_startup": lambda tmp: cli_startup(sizes, common, tmp),
+        "overhead": lambda tmp: overhead(sizes, common, tmp),
+    }
+    results: Json = {}
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="nxo-bench-") as tmp:
+        for name in FIGURES:
+            if name not in chosen:
+                continue
+            print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            try:
+                results[name] = steps[name](Path(tmp))
+            except Exception as exc:  # one broken figure must not hide the others
+                results[name] = {"error": str(exc).strip().splitlines()[-1][:300]}
+                print(f"[bench] {name} failed: {exc}", file=sys.stderr)
+            results[name]["seconds"] = round(time.perf_counter() - start, 1)
+    total = time.perf_counter() - began
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    shown = {name: results[name] for name in FIGURES if name in results}
+    print(table({**{n: {"error": "not run"} for n in FIGURES}, **shown}))
+    print(
+        f"\n{args.database}, {'smoke' if args.smoke else 'full'} sizes, {total:.0f} s; "
+        f"JSON: {args.output}"
+    )
+    return 1 if any("error" in figure for figure in results.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
