@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from .scripts import MigrationError
 
-__all__ = ["LockTimeoutError", "migration_lock"]
+__all__ = ["LockTimeoutError", "advisory_key", "lock_name", "migration_lock"]
 
 _POLL = 0.1
 
@@ -29,12 +29,13 @@ class LockTimeoutError(MigrationError, TimeoutError):
     """Another process (or bot) is migrating this database; it did not finish in time."""
 
 
-def _lock_name(conn: Connection) -> str:
-    database = conn.engine.url.database or ""
+def lock_name(database: str) -> str:
+    """The lock's name for a database (MySQL's GET_LOCK names are server-wide)."""
     return "nxo_migrate_" + hashlib.sha1(database.encode()).hexdigest()[:16]
 
 
-def _advisory_key(name: str) -> int:
+def advisory_key(name: str) -> int:
+    """PostgreSQL's advisory lock key for a lock name."""
     return int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big", signed=True)
 
 
@@ -67,9 +68,9 @@ def migration_lock(
     wait; raises :class:`LockTimeoutError` when the lock stays taken.
     """
     dialect = conn.dialect.name
-    name = _lock_name(conn)
+    name = lock_name(conn.engine.url.database or "")
     if dialect == "postgresql":
-        key = _advisory_key(name)
+        key = advisory_key(name)
 
         def try_pg() -> bool:
             got = conn.execute(sqlalchemy.text("SELECT pg_try_advisory_lock(:k)"), {"k": key})

@@ -64,6 +64,18 @@ _OFFLINE_COMMANDS = {"heads", "show"}
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z0-9+]+://[^:/@\s]*):(?P<password>[^@\s]+)@", re.I)
 
 
+def _say_waiting(timeout: float) -> Callable[[], None]:
+    def say() -> None:
+        print(
+            f"nxalembic: another migration is running on this database; waiting up to "
+            f"{timeout:g} s for it to finish...",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return say
+
+
 class _Secrets:
     """Passwords that must never reach the terminal; :meth:`scrub` replaces them with ``***``."""
 
@@ -210,7 +222,11 @@ class Cli:
                 "(bot.load_extension(...)), and each cog must create an OrmarApp"
             )
         self._check_apps()
-        self.engine = MigrationEngine.for_bot(bot, in_thread=False)
+        self.engine = MigrationEngine.for_bot(
+            bot,
+            lock_timeout=self.args.lock_timeout,
+            on_lock_wait=_say_waiting(self.args.lock_timeout),
+        )
         handler: Callable[[MigrationEngine], Awaitable[int]] = getattr(
             self, "cmd_" + _canonical(self.args.command)
         )

@@ -79,6 +79,18 @@ def run_lines(run: AppRun, *, has_scripts: bool, verbose: bool = False) -> list[
         lines = [f"{app}: failed{where}: {run.error}"]
         lines += [f"  {verb} {s.revision} {s.message}".rstrip() for s in run.steps]
         lines.append(f"  {app} is left at {rev(run.after)}")
+        failed = run.failed_revision or "the failed migration"
+        if run.rolled_back:
+            lines.append(f"  {failed} was rolled back whole")
+        elif run.rolled_back is False and not run.statements_run:
+            lines.append(f"  no statement of {failed} ran")
+        elif run.statements_run:
+            lines.append(
+                f"  {_plural(len(run.statements_run), 'statement')} of "
+                f"{run.failed_revision or 'the failed migration'} ran and stay applied "
+                "(no transactional DDL on this database):"
+            )
+            lines += [f"    {' '.join(statement.split())}" for statement in run.statements_run]
         if verbose and run.traceback:
             lines += ["", run.traceback.rstrip()]
         return lines
@@ -161,6 +173,11 @@ def check_lines(status: AppStatus) -> list[str]:
                 f"  run 'nxalembic migrate --app {app}', review the file, then "
                 f"'nxalembic upgrade --app {app}'"
             )
+    if status.tampered:
+        lines.append(
+            f"{app}: changed after they were applied: {', '.join(status.tampered)} "
+            "(the database ran an older version of these files)"
+        )
     if not lines:
         lines.append(f"{app}: up to date")
     return lines

@@ -77,6 +77,14 @@ def _common_options(*, top: bool) -> NxalembicParser:
         help="use this database instead of the bot's own (for example a staging copy)",
     )
     group.add_argument(
+        "--lock-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=60.0 if top else argparse.SUPPRESS,
+        help="how long a write waits for another process's migration of the same database "
+        "(default: 60)",
+    )
+    group.add_argument(
         "-v",
         "--verbose",
         action="store_true",
