@@ -423,3 +423,51 @@ async def test_no_reply_or_file_carries_the_database_password(
         everything = "\n".join(texts)
         assert "Upgrade failed" in everything
         assert secret not in everything
+
+
+@pytest.mark.parametrize("app_tables_exist", [False, True])
+async def test_make_never_reads_tables_the_app_does_not_own(
+    tmp_path: Path, cog_project: CogProject, app_tables_exist: bool
+) -> None:
+    """Reflection stays inside the app, also before its first migration (Alembic 1.20 read
+    every table when the app had none yet)."""
+    write_cogs(cog_project, moderation=False)
+    db_path = tmp_path / "scope.sqlite3"
+    bot = Bot(database_url=f"sqlite:///{db_path}")
+    bot.load_extension("cogs.economy")
+    engine = MigrationEngine.for_bot(bot, in_thread=False)
+    try:
+        await bot.connect_database()
+        async with bot.database.engine.begin() as conn:
+            for number in range(30):
+                await conn.execute(sqlalchemy.text(f"CREATE TABLE junk_{number} (id INTEGER)"))
+        if app_tables_exist:
+            await engine.make("economy")
+            await engine.upgrade()
+            source = cog_project.root / "cogs" / "economy.py"
+            source.write_text(
+                source.read_text().replace(
+                    "    balance: int = ormar.Integer(default=0)\n",
+                    "    balance: int = ormar.Integer(default=0)\n"
+                    "    note: str = ormar.String(max_length=20, nullable=True)\n",
+                )
+            )
+            bot.reload_extension("cogs.economy")
+        seen: list[str] = []
+
+        def record(
+            conn: object, cursor: object, statement: str, params: object, *_: object
+        ) -> None:
+            seen.append(f"{statement} {params}")
+
+        sync_engine = bot.database.engine.sync_engine
+        sqlalchemy.event.listen(sync_engine, "before_cursor_execute", record)
+        try:
+            made = await engine.make("economy")
+        finally:
+            sqlalchemy.event.remove(sync_engine, "before_cursor_execute", record)
+        assert made.written
+        assert seen, "the make ran no SQL at all?"
+        assert not [s for s in seen if "junk_" in s]
+    finally:
+        await bot.close()

@@ -171,6 +171,8 @@ class MigrationEngine:
         self, conn: Connection, app: OrmarApp, message: str | None, empty: bool
     ) -> MakeResult:
         with self._lock(conn):
+            ledger.ensure(conn)  # also keeps reflection scoped (see AppEnvironment.include_name)
+            conn.commit()
             return self._make(conn, app, message, empty)
 
     def _make(

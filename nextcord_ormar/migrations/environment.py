@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy.engine import Connection
 
+from .ledger import LEDGER_TABLE
+
 __all__ = ["ATTRIBUTE", "AppEnvironment", "run_environment"]
 
 #: The key of ``Config.attributes`` holding the :class:`AppEnvironment`.
@@ -35,9 +37,14 @@ class AppEnvironment:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def include_name(self, name: str | None, type_: str, parent_names: Any) -> bool:
-        """Reflect only this app's tables: other apps' and unowned tables are never read."""
+        """Reflect only this app's tables: other apps' and unowned tables are never read.
+
+        The engine's own ledger table is let through too (and then left out of the
+        comparison by :meth:`include_object`): Alembic 1.20 reflects *every* table when the
+        list of included tables is empty, as it is before an app's first migration.
+        """
         if type_ == "table":
-            return name in self.table_names
+            return name in self.table_names or name == LEDGER_TABLE
         return True
 
     def include_object(
