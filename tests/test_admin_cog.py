@@ -17,6 +17,16 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+EVERY_SUBCOMMAND = [
+    ("migrate make", {"cog": "Economy"}),
+    ("migrate upgrade", {}),
+    ("migrate downgrade", {"cog": "Economy"}),
+    ("migrate show", {}),
+    ("migrate history", {"cog": "Economy"}),
+    ("migrate sql", {"cog": "Economy"}),
+    ("migrate check", {}),
+    ("migrate stamp", {"cog": "Economy", "revision": "head"}),
+]
 SUBCOMMANDS = {"make", "upgrade", "downgrade", "show", "history", "sql", "check", "stamp"}
 
 
@@ -63,10 +73,14 @@ async def test_without_guild_ids_the_command_is_global_and_not_for_dms(
         else:
             assert command["dm_permission"] is False  # nextcord 2.6
         dm = scene.discord.dm_channel(scene.owner)
-        handle = await scene.discord.slash(scene.owner, dm, "migrate show", check_permissions=False)
-        reply = await handle.wait_done()
-        assert reply.ephemeral
-        assert "not in direct messages" in (reply.content or "")
+        for command, options in EVERY_SUBCOMMAND:
+            handle = await scene.discord.slash(
+                scene.owner, dm, command, options, check_permissions=False
+            )
+            reply = await handle.wait_done()
+            assert reply.ephemeral
+            assert "not in direct messages" in (reply.content or "")
+        assert not Path(cog_project.root, "cogs", "economy", "migrations").exists()
 
 
 async def test_make_upgrade_show_history_sql_check(db_url: str, cog_project: CogProject) -> None:
@@ -165,19 +179,7 @@ async def test_reloaded_cog_with_a_new_column_is_made_and_applied(
         assert "bank" in await columns(db_url, "economy_wallets")
 
 
-@pytest.mark.parametrize(
-    ("command", "options"),
-    [
-        ("migrate make", {"cog": "Economy"}),
-        ("migrate upgrade", {}),
-        ("migrate downgrade", {"cog": "Economy"}),
-        ("migrate show", {}),
-        ("migrate history", {"cog": "Economy"}),
-        ("migrate sql", {"cog": "Economy"}),
-        ("migrate check", {}),
-        ("migrate stamp", {"cog": "Economy", "revision": "head"}),
-    ],
-)
+@pytest.mark.parametrize(("command", "options"), EVERY_SUBCOMMAND)
 async def test_every_subcommand_refuses_a_non_owner_administrator(
     db_url: str, cog_project: CogProject, command: str, options: dict[str, str]
 ) -> None:
@@ -327,3 +329,31 @@ async def test_heartbeats_keep_flowing_while_a_big_cog_is_migrated(
         assert len(during) >= int(elapsed / (0.2 * 2))
         assert session.max_heartbeat_gap() < 0.2 * 5
         assert len(await table_names(db_url)) >= 120
+
+
+async def test_upgrade_that_drops_a_column_asks_first(db_url: str, cog_project: CogProject) -> None:
+    write_cogs(cog_project, moderation=False)
+    async with running_bot(db_url, cog_project, extensions=("cogs.economy",)) as scene:
+        await _made_and_applied(scene, steps=1)
+        source = Path(cog_project.root, "cogs", "economy.py")
+        source.write_text(
+            source.read_text().replace("    balance: int = ormar.Integer(default=0)\n", "")
+        )
+        scene.bot.reload_extension("cogs.economy")
+        make = await scene.run(scene.owner, "migrate make", {"cog": "Economy"})
+        reply = await scene.finished(make, "Made migration")
+        fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
+        assert "drops column economy_wallets.balance" in fields["Warnings"]
+
+        cancel = await scene.run(scene.owner, "migrate upgrade")
+        await scene.finished(cancel, "drop tables, columns, indexes or constraints")
+        await scene.discord.click(scene.owner, cancel, label="Cancel")
+        await scene.finished(cancel, "Cancelled. Nothing changed.")
+        assert "balance" in await columns(db_url, "economy_wallets")
+
+        upgrade = await scene.run(scene.owner, "migrate upgrade")
+        await scene.finished(upgrade, "drop tables, columns, indexes or constraints")
+        await scene.discord.click(scene.owner, upgrade, label="Confirm")
+        reply = await scene.finished(upgrade, "Upgrade done")
+        assert "Economy: 0001 → 0002" in reply.embeds[0]["description"]
+        assert "balance" not in await columns(db_url, "economy_wallets")
