@@ -81,6 +81,7 @@ class _Responder:
         self.lifetime = lifetime
 
     async def edit(self, reply: Reply, *, view: nextcord.ui.View | None = None) -> None:
+        reply = reply.fit()
         if time.monotonic() - self.started >= self.lifetime:
             await self.to_channel(reply)
             return

@@ -27,6 +27,8 @@ from ..migrations import (
 __all__ = ["Reply", "clip"]
 
 CONTENT_LIMIT = 2000
+#: Discord takes files up to 10 MiB from bots; keep a margin for the request's other parts.
+ATTACHMENT_LIMIT = 8 * 1024 * 1024
 DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
 OK, FAIL, WARN, INFO = 0x2ECC71, 0xE74C3C, 0xF1C40F, 0x5865F2
@@ -39,6 +41,18 @@ class Reply:
     content: str = ""
     embed: nextcord.Embed | None = None
     files: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def fit(self) -> Reply:
+        """This reply with files too large for Discord left out and named in the content."""
+        kept = [(n, d) for n, d in self.files if len(d) <= ATTACHMENT_LIMIT]
+        dropped = [
+            f"{n} ({len(d) / 2**20:.1f} MiB)" for n, d in self.files if len(d) > ATTACHMENT_LIMIT
+        ]
+        if not dropped:
+            return self
+        note = "Too large to attach: " + ", ".join(dropped) + "; find it on the bot's host."
+        content = clip(f"{self.content}\n{note}".strip(), CONTENT_LIMIT)
+        return Reply(content=content, embed=self.embed, files=kept)
 
     def file_objects(self) -> list[nextcord.File]:
         import io
