@@ -232,8 +232,11 @@ CASES = [
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """Every case's run, made side by side."""
 
+    # mktemp is not thread-safe: make every folder here, then run the cases side by side.
+    roots = {case.id: tmp_path_factory.mktemp(case.id) for case in CASES}
+
     def one(case: Case) -> tuple[str, Run]:
-        root = tmp_path_factory.mktemp(case.id)
+        root = roots[case.id]
         project = BotProject(root / "bot", f"sqlite:///{root / 'bot.sqlite3'}")
         project.write_ini()
         project.write_cog("economy", MEMBERS)
