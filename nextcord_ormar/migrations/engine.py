@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import io
 import os
+import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -127,7 +128,8 @@ class MigrationEngine:
 
         try:
             if self.in_thread:
-                return await asyncio.to_thread(self._in_private_loop, wrapped)
+                with _short_gil_turns():
+                    return await asyncio.to_thread(self._in_private_loop, wrapped)
             if not self.database.is_connected:
                 await self.database.connect()
             async with self.database.engine.connect() as conn:
@@ -585,6 +587,29 @@ class MigrationEngine:
             raise MigrationError(
                 f"cannot render the SQL offline: {self._scrub(_first_line(exc))}"
             ) from None
+
+
+_WORKERS = 0
+_SAVED_INTERVAL = 0.005
+#: While migration work runs in a worker thread, the interpreter hands the GIL over every
+#: millisecond instead of every 5: the bot's loop thread then waits at most that long each
+#: time it needs the GIL back from CPU-bound Alembic work (see bench/, ``ack_time``).
+GIL_SWITCH_INTERVAL = 0.001
+
+
+@contextlib.contextmanager
+def _short_gil_turns() -> Iterator[None]:
+    global _WORKERS, _SAVED_INTERVAL
+    if _WORKERS == 0:
+        _SAVED_INTERVAL = sys.getswitchinterval()
+        sys.setswitchinterval(min(_SAVED_INTERVAL, GIL_SWITCH_INTERVAL))
+    _WORKERS += 1
+    try:
+        yield
+    finally:
+        _WORKERS -= 1
+        if _WORKERS == 0:
+            sys.setswitchinterval(_SAVED_INTERVAL)
 
 
 def _transactional_sqlite(engine: sqlalchemy.engine.Engine) -> None:
