@@ -29,6 +29,13 @@ class LockTimeoutError(MigrationError, TimeoutError):
     """Another process (or bot) is migrating this database; it did not finish in time."""
 
 
+# Session-level locks: they survive the commit Alembic makes after every migration.
+_PG_TAKE = sqlalchemy.text("SELECT pg_try_advisory_lock(:k)")
+_PG_GIVE = sqlalchemy.text("SELECT pg_advisory_unlock(:k)")
+_MYSQL_TAKE = sqlalchemy.text("SELECT GET_LOCK(:k, 0)")
+_MYSQL_GIVE = sqlalchemy.text("SELECT RELEASE_LOCK(:k)")
+
+
 def lock_name(database: str) -> str:
     """The lock's name for a database (MySQL's GET_LOCK names are server-wide)."""
     return "nxo_migrate_" + hashlib.sha1(database.encode()).hexdigest()[:16]
@@ -69,42 +76,29 @@ def migration_lock(
     """
     dialect = conn.dialect.name
     name = lock_name(conn.engine.url.database or "")
-    if dialect == "postgresql":
-        key = advisory_key(name)
-
-        def try_pg() -> bool:
-            got = conn.execute(sqlalchemy.text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
-            ok = bool(got.scalar())
-            conn.commit()
-            return ok
-
-        _wait(try_pg, timeout, on_wait)
-        try:
-            yield
-        finally:
-            _rollback_quietly(conn)
-            conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            conn.commit()
-    elif dialect in ("mysql", "mariadb"):
-
-        def try_mysql() -> bool:
-            got = conn.execute(sqlalchemy.text("SELECT GET_LOCK(:n, 0)"), {"n": name})
-            ok = got.scalar() == 1
-            conn.commit()
-            return ok
-
-        _wait(try_mysql, timeout, on_wait)
-        try:
-            yield
-        finally:
-            _rollback_quietly(conn)
-            conn.execute(sqlalchemy.text("SELECT RELEASE_LOCK(:n)"), {"n": name})
-            conn.commit()
-    elif dialect == "sqlite":
+    if dialect == "sqlite":
         with _file_lock(conn, timeout, on_wait):
             yield
-    else:  # pragma: no cover - only the three dialects are supported
+        return
+    key: int | str
+    if dialect == "postgresql":
+        take, give, key = _PG_TAKE, _PG_GIVE, advisory_key(name)
+    else:  # MySQL and MariaDB (the only other supported databases)
+        take, give, key = _MYSQL_TAKE, _MYSQL_GIVE, name
+
+    def try_once() -> bool:
+        # PostgreSQL answers true/false, MySQL 1/0 (NULL on error): both compare to 1.
+        ok = conn.execute(take, {"k": key}).scalar() == 1
+        conn.commit()
+        return ok
+
+    _wait(try_once, timeout, on_wait)
+    try:
         yield
+    finally:
+        _rollback_quietly(conn)
+        conn.execute(give, {"k": key})
+        conn.commit()
 
 
 def _rollback_quietly(conn: Connection) -> None:
