@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nextcord_ormar import database, registry
+from tests import leakcheck
 from tests.databases import BACKENDS, ServerUnavailable, fresh_database
 
 IN_CI = bool(os.environ.get("CI"))
@@ -80,3 +81,17 @@ def cog_project(tmp_path: Path) -> Iterator[CogProject]:
             places = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", [])]
             if any(str(place).startswith(str(root)) for place in places):
                 del sys.modules[name]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if anything the CLI printed or the bot sent carried the database password."""
+    leaked = leakcheck.leaks()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and leakcheck.scanned():
+        verdict = f"LEAKED in: {', '.join(leaked)}" if leaked else "not found"
+        reporter.write_line(
+            f"password scan: {leakcheck.scanned()} outputs and messages scanned; "
+            f"the test databases' password {verdict}"
+        )
+    if leaked:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -18,6 +18,8 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.leakcheck import SECRET
+
 BACKENDS = ("sqlite", "postgresql", "mysql")
 
 SERVER_URLS = {
@@ -26,6 +28,11 @@ SERVER_URLS = {
     ),
     "mysql": os.environ.get("NXO_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/mysql"),
 }
+
+
+#: A MariaDB user whose password is the suite's secret (see tests/leakcheck.py).
+MYSQL_TEST_USER = "nxo_tester"
+_mysql_user_ready = False
 
 
 class ServerUnavailable(Exception):
@@ -72,14 +79,27 @@ def fresh_database(backend: str, tmp_path: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / f'nxo_{uuid.uuid4().hex[:8]}.sqlite3'}"
         return
+    global _mysql_user_ready
     name = f"nxo_test_{uuid.uuid4().hex[:12]}"
+    statements = [f"CREATE DATABASE {name}"]
+    if backend == "mysql" and not _mysql_user_ready:
+        for host in ("%", "localhost"):
+            user = f"'{MYSQL_TEST_USER}'@'{host}'"
+            statements += [
+                f"CREATE USER IF NOT EXISTS {user} IDENTIFIED BY '{SECRET}'",
+                f"GRANT ALL PRIVILEGES ON `nxo\\_test\\_%`.* TO {user}",
+            ]
     try:
-        _run(_admin(backend, [f"CREATE DATABASE {name}"]))
+        _run(_admin(backend, statements))
+        _mysql_user_ready = _mysql_user_ready or backend == "mysql"
     except (OSError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
         raise ServerUnavailable(f"{backend} server unreachable: {exc}") from exc
     server = make_url(SERVER_URLS[backend])
     scheme = "postgresql" if backend == "postgresql" else "mysql"
-    url = server.set(drivername=scheme, database=name).render_as_string(hide_password=False)
+    # Every test URL carries the suite's secret as its password (tests/leakcheck.py).
+    login = {"username": MYSQL_TEST_USER} if backend == "mysql" else {}
+    url = server.set(drivername=scheme, database=name, password=SECRET, **login)
+    url = url.render_as_string(hide_password=False)
     try:
         yield url
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from nextcord_ormar.testing import (
     Reply,
 )
 from tests.conftest import CogProject
+from tests.leakcheck import saw
 from tests.sample_cogs import ECONOMY, MODERATION
 
 
@@ -95,10 +97,24 @@ async def running_bot(
             bot.load_extension(ext)
         options = {"guild_ids": [guild.id], "progress_interval": 0.0, **(extras or {})}
         bot.load_extension("nextcord_ormar.admin_cog", extras=options)
-        async with discord.run_bot(bot):
-            yield Scene(discord, bot, guild, guild.channel("general"), owner, admin, stranger)
+        try:
+            async with discord.run_bot(bot):
+                yield Scene(discord, bot, guild, guild.channel("general"), owner, admin, stranger)
+        finally:
+            record_everything_sent(discord)
         assert not discord.unknown_routes, [str(r) for r in discord.unknown_routes]
         assert not discord.server_errors, [str(r) for r in discord.server_errors]
+
+
+def record_everything_sent(discord: LocalDiscord) -> None:
+    """Hand every reply, message and file the bot sent to the suite's password scan."""
+    for handle in discord.interactions.handles.values():
+        for reply in handle.replies:
+            files = (f.data.decode("utf-8", "replace") for f in reply.files)
+            saw(repr(handle), reply.content or "", json.dumps(reply.embeds), *files)
+    for message in discord.messages.values():
+        files = (f.data.decode("utf-8", "replace") for f in message.files)
+        saw("channel message", message.content or "", json.dumps(message.embeds), *files)
 
 
 async def table_names(db_url: str) -> set[str]:

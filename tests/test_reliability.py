@@ -277,6 +277,8 @@ def test_two_processes_racing_upgrades_apply_each_migration_once(
         applied += json.loads(out.strip().splitlines()[-1])["applied"]
     # every migration applied exactly once, by one racer or the other
     assert sorted(applied) == [f"{n:04d}" for n in range(1, rounds + 1)]
+    shares = [len(json.loads(out.strip().splitlines()[-1])["applied"]) for out, _ in outputs]
+    print(f"[figure] {rounds} rounds, 2 racers: applied {shares[0]} + {shares[1]}, errors 0")
     tables = asyncio.run(table_names(db_url))
     assert {f"race_t{n}" for n in range(1, rounds + 1)} <= tables
     assert asyncio.run(_scalar(db_url, "SELECT version_num FROM alembic_version_race")) == "0020"
@@ -373,9 +375,14 @@ async def test_connection_killed_mid_upgrade_is_a_clear_error_and_the_bot_recove
                     await conn.execute(
                         sqlalchemy.text("SELECT pg_terminate_backend(:p)"), {"p": pid}
                     )
+                killed_at = time.monotonic()
         finally:
             await admin.dispose()
         reply = await scene.finished(handle, "Upgrade failed", timeout=30)
+        print(  # figures for the issue note (pytest -s)
+            f"[figure] killed connection -> error reply in {time.monotonic() - killed_at:.2f} s; "
+            f"largest heartbeat gap {session.max_heartbeat_gap():.2f} s at a 0.2 s interval"
+        )
         fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
         assert "0002" in fields["Failed migration"]
         assert "Economy: FAILED at 0002, left at 0001" in reply.embeds[0]["description"]

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from nextcord_ormar import normalize_url, registry
+from tests.leakcheck import saw
 
 T = TypeVar("T")
 
@@ -131,6 +132,7 @@ class BotProject:
             text=True,
             timeout=120,
         )
+        saw("nxalembic " + " ".join(args), done.stdout, done.stderr)
         return Run(tuple(args), done.returncode, done.stdout, done.stderr)
 
     def ok(self, *args: str) -> Run:
