@@ -357,3 +357,31 @@ async def test_upgrade_that_drops_a_column_asks_first(db_url: str, cog_project: 
         reply = await scene.finished(upgrade, "Upgrade done")
         assert "Economy: 0001 → 0002" in reply.embeds[0]["description"]
         assert "balance" not in await columns(db_url, "economy_wallets")
+
+
+async def test_hostile_slash_options_give_safe_files_or_clear_errors(
+    db_url: str, cog_project: CogProject
+) -> None:
+    write_cogs(cog_project, moderation=False)
+    async with running_bot(db_url, cog_project, extensions=("cogs.economy",)) as scene:
+        folder = Path(cog_project.root, "cogs", "economy", "migrations")
+        make = await scene.run(
+            scene.owner, "migrate make", {"cog": "Economy", "message": "../../etc/passwd 💥\x07"}
+        )
+        reply = await scene.finished(make, "Made migration")
+        assert reply.files[0].filename == "0001_etc_passwd.py"
+        assert [p.name for p in folder.iterdir() if p.suffix == ".py"] == ["0001_etc_passwd.py"]
+        assert not any(p.name == "passwd" for p in cog_project.root.rglob("*"))
+
+        for options, text in [
+            ({"cog": "Economy", "target": "zzz"}, "has no revision 'zzz'"),
+            ({"cog": "Economy", "target": "../0001"}, "has no revision '../0001'"),
+            ({"cog": "..", "target": "head"}, "no loaded cog with models"),
+        ]:
+            handle = await scene.run(scene.owner, "migrate upgrade", options)
+            reply = await scene.finished(handle, text)
+            assert reply.embeds[0]["title"] == "Migration command failed"
+        assert "economy_wallets" not in await table_names(db_url)
+        empty = await scene.run(scene.owner, "migrate make", {"cog": "Economy", "message": ""})
+        await scene.finished(empty, "not applied yet")
+        assert len(list(folder.glob("*.py"))) == 1
