@@ -10,8 +10,8 @@ from typing import Any
 from nextcord.ext import commands
 
 from .apps import OrmarApp, Registry, registry
-from .database import BotDatabase, database, mask_url
-from .errors import NextcordOrmarError
+from .database import BotDatabase, database, mask_url, scrub_password
+from .errors import NextcordOrmarError, first_line
 
 __all__ = ["DEFAULT_DATABASE_URL", "AutoShardedBot", "Bot", "DatabaseBotMixin"]
 
@@ -88,7 +88,7 @@ class DatabaseBotMixin:
             await database.disconnect()
             raise DatabaseConnectError(
                 f"could not connect to the database {self.database_url}: "
-                f"{type(exc).__name__}: {_scrub(_first_line(exc), self._database_url)}"
+                f"{type(exc).__name__}: {scrub_password(first_line(exc), self._database_url)}"
             ) from None
         log.info("database connected: %s", self.database_url)
 
@@ -131,20 +131,6 @@ class DatabaseBotMixin:
             await super().close()  # type: ignore[misc]
         finally:
             await self.disconnect_database()
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first line of an error's message (drivers append hints and links below it)."""
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
-
-
-def _scrub(text: str, url: Any) -> str:
-    """Remove the URL's password from ``text`` if a driver echoed it."""
-    password = getattr(url, "password", None)
-    if password:
-        text = text.replace(str(password), "***")
-    return text
 
 
 class Bot(DatabaseBotMixin, commands.Bot):  # type: ignore[misc]

@@ -29,6 +29,7 @@ __all__ = [
     "database",
     "mask_url",
     "normalize_url",
+    "scrub_password",
 ]
 
 
@@ -75,6 +76,12 @@ def mask_url(url: str | URL) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<unparseable database URL>"
+
+
+def scrub_password(text: str, url: URL | None) -> str:
+    """``text`` with ``url``'s password replaced by ``***``, in case a driver echoed it."""
+    password = url.password if url is not None else None
+    return text.replace(str(password), "***") if password else text
 
 
 def normalize_url(url: str | URL, *, check_driver: bool = True) -> URL:

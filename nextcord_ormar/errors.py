@@ -18,6 +18,12 @@ __all__ = [
 ]
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (drivers append hints and links below it)."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
+
+
 class NextcordOrmarError(Exception):
     """Base class of every error nextcord-ormar raises on purpose."""
 

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import io
 import os
-import sys
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -26,21 +23,20 @@ from alembic.autogenerate import produce_migrations
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
-from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from ..apps import OrmarApp, Registry
 from ..apps import registry as default_registry
 from ..database import BotDatabase
 from ..database import database as default_database
+from ..errors import first_line
 from . import ledger
 from .environment import ATTRIBUTE
+from .executor import ProgressCallback, apply, emitter, plan_app
 from .locking import migration_lock
 from .naming import clean_message, next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
 from .results import (
-    AppRun,
     AppStatus,
     CheckResult,
     MakeResult,
@@ -49,15 +45,14 @@ from .results import (
     RevisionInfo,
     SqlResult,
     StampResult,
-    Step,
     UpgradeResult,
 )
-from .scripts import AppScripts, MigrationError, script_drops
+from .runner import Runner
+from .scripts import AppScripts, MigrationError
 
 __all__ = ["MigrationEngine", "ProgressCallback"]
 
 T = TypeVar("T")
-ProgressCallback = Callable[[ProgressEvent], Any]
 
 
 class MigrationEngine:
@@ -82,7 +77,7 @@ class MigrationEngine:
     ) -> None:
         self.database = database or default_database
         self.registry = registry or default_registry
-        self._in_thread = in_thread
+        self.runner = Runner(self.database, in_thread)
         #: Seconds a write waits for another process's migration to finish (0: fail at once).
         self.lock_timeout = lock_timeout
         #: Called (from the worker) once when a write has to wait for the lock.
@@ -97,10 +92,8 @@ class MigrationEngine:
 
     @property
     def in_thread(self) -> bool:
-        if self._in_thread is not None:
-            return self._in_thread
-        url = self.database.sa_url
-        return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+        """Whether the work runs in a worker thread (see :mod:`.runner`)."""
+        return self.runner.in_thread
 
     @property
     def dialect_name(self) -> str:
@@ -112,47 +105,6 @@ class MigrationEngine:
 
     def scripts(self, app: str | OrmarApp) -> AppScripts:
         return AppScripts(self.app(app), self.dialect_name)
-
-    def _scrub(self, text: str) -> str:
-        password = self.database.sa_url.password
-        return text.replace(str(password), "***") if password else text
-
-    async def _run(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn(connection)`` where it cannot stall the caller's loop; commit at the end."""
-
-        def wrapped(conn: Connection) -> T:
-            result = fn(conn)
-            if conn.in_transaction():
-                conn.commit()
-            return result
-
-        try:
-            if self.in_thread:
-                with _short_gil_turns():
-                    return await asyncio.to_thread(self._in_private_loop, wrapped)
-            if not self.database.is_connected:
-                await self.database.connect()
-            async with self.database.engine.connect() as conn:
-                return await conn.run_sync(wrapped)
-        except (OSError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
-            raise MigrationError(
-                f"database error on {self.database.url}: {self._scrub(_first_line(exc))}"
-            ) from None
-        except CommandError as exc:
-            raise MigrationError(self._scrub(_first_line(exc))) from None
-
-    def _in_private_loop(self, fn: Callable[[Connection], T]) -> T:
-        async def main() -> T:
-            engine = create_async_engine(self.database.sa_url, **self.database.engine_options)
-            if engine.dialect.name == "sqlite":
-                _transactional_sqlite(engine.sync_engine)
-            try:
-                async with engine.connect() as conn:
-                    return await conn.run_sync(fn)
-            finally:
-                await engine.dispose()
-
-        return asyncio.run(main())
 
     # -- make -----------------------------------------------------------------------------
 
@@ -167,7 +119,7 @@ class MigrationEngine:
         """
         the_app = self.app(app)
         text = clean_message(message)
-        return await self._run(lambda conn: self._make_locked(conn, the_app, text, empty))
+        return await self.runner.run(lambda conn: self._make_locked(conn, the_app, text, empty))
 
     def _make_locked(
         self, conn: Connection, app: OrmarApp, message: str | None, empty: bool
@@ -252,8 +204,8 @@ class MigrationEngine:
         chosen = self._ordered(apps)
         if target not in ("head", "heads") and len(chosen) != 1:
             raise MigrationError("a target revision can only be given for one app")
-        emit = self._emitter(on_progress)
-        return await self._run(lambda conn: self._move(conn, chosen, target, "up", emit))
+        emit = emitter(on_progress)
+        return await self.runner.run(lambda conn: self._move(conn, chosen, target, "up", emit))
 
     async def downgrade(
         self,
@@ -264,18 +216,8 @@ class MigrationEngine:
     ) -> UpgradeResult:
         """Undo the app's migrations down to ``target`` (default: one step)."""
         the_app = self.app(app)
-        emit = self._emitter(on_progress)
-        return await self._run(lambda conn: self._move(conn, [the_app], target, "down", emit))
-
-    def _emitter(self, callback: ProgressCallback | None) -> Callable[[ProgressEvent], None]:
-        if callback is None:
-            return lambda event: None
-        loop = asyncio.get_running_loop()
-
-        def emit(event: ProgressEvent) -> None:
-            loop.call_soon_threadsafe(_call_progress, callback, event)
-
-        return emit
+        emit = emitter(on_progress)
+        return await self.runner.run(lambda conn: self._move(conn, [the_app], target, "down", emit))
 
     def _ordered(self, apps: Sequence[str | OrmarApp] | None) -> list[OrmarApp]:
         if apps is None:
@@ -291,42 +233,10 @@ class MigrationEngine:
         goal = target or ("head" if way == "up" else "-1")
 
         def run(conn: Connection) -> Plan:
-            current, resolved, steps = self._plan(conn, the_app, goal, way)
+            current, resolved, steps = plan_app(conn, self.scripts(the_app), goal, way)
             return Plan(the_app.name, way, current, resolved, steps)
 
-        return await self._run(run)
-
-    def _plan(
-        self, conn: Connection, app: OrmarApp, target: str, direction: Literal["up", "down"]
-    ) -> tuple[str | None, str | None, list[RevisionInfo]]:
-        """(current, resolved target, the scripts that would run, in run order)."""
-        scripts = AppScripts(app, self.dialect_name)
-        current = scripts.current(conn)
-        if current is not None and current not in scripts.known():
-            raise MigrationError(
-                f"app {app.name!r} is at revision {current!r}, which has no script in "
-                f"{scripts.folder}; restore the file or stamp the app"
-            )
-        if direction == "down" and current is None:
-            raise MigrationError(f"app {app.name!r} has nothing applied; nothing to undo")
-        resolved = scripts.resolve(target, current)
-        if direction == "up":
-            path = scripts.path_between(current, resolved)
-            if resolved is not None and path == [] and _is_below(scripts, resolved, current):
-                raise MigrationError(
-                    f"app {app.name!r} is already past {resolved}; use downgrade to go back"
-                )
-        else:
-            if current is None:
-                raise MigrationError(f"app {app.name!r} has nothing applied; nothing to undo")
-            if _is_below(scripts, current, resolved):
-                raise MigrationError(
-                    f"app {app.name!r} is at {current}, below {resolved}; use upgrade"
-                )
-            path = list(reversed(scripts.path_between(resolved, current)))
-        steps = [scripts.info(s) for s in path]
-        steps = [dataclasses.replace(s, destructive=script_drops(s.path, direction)) for s in steps]
-        return current, resolved, steps
+        return await self.runner.run(run)
 
     def _move(
         self,
@@ -339,92 +249,16 @@ class MigrationEngine:
         with self._lock(conn):
             ledger.ensure(conn)
             conn.commit()
-            return self._move_locked(conn, apps, target, direction, emit)
-
-    def _move_locked(
-        self,
-        conn: Connection,
-        apps: list[OrmarApp],
-        target: str,
-        direction: Literal["up", "down"],
-        emit: Callable[[ProgressEvent], None],
-    ) -> UpgradeResult:
-        result = UpgradeResult(direction=direction)
-        for app in apps:
-            scripts = AppScripts(app, self.dialect_name)
-            if not scripts.has_scripts():
-                result.apps.append(AppRun(app.name, None, None))
-                continue
-            before, resolved, plan = self._plan(conn, app, target, direction)
-            conn.commit()
-            run = AppRun(app.name, before, before)
-            result.apps.append(run)
-            if not plan:
-                continue
-            emit(ProgressEvent(app.name, "app_started", total=len(plan)))
-            statements: list[str] = []
-
-            def on_apply(
-                *,
-                step: Any,
-                app: OrmarApp = app,
-                run: AppRun = run,
-                total: int = len(plan),
-                statements: list[str] = statements,
-                **_: Any,
-            ) -> None:
-                revision = step.up_revision_id
-                script = step.up_revision
-                doc = (script.doc or "").strip() if script else ""
-                # inside the migration's own transaction: recorded together or not at all
-                if direction == "up" and script is not None:
-                    ledger.record(conn, app.name, revision, Path(script.path))
-                else:
-                    ledger.forget(conn, app.name, revision)
-                done = Step(app.name, revision, doc, direction)
-                run.steps.append(done)
-                statements.clear()
-                emit(ProgressEvent(app.name, "step_done", done, len(run.steps), total))
-
-            def capture(*args: Any, statements: list[str] = statements) -> None:
-                statements.append(str(args[2]))
-
-            cfg = scripts.config(connection=conn, on_version_apply=on_apply)
-            destination = resolved or "base"
-            event.listen(conn, "before_cursor_execute", capture)
-            try:
-                if direction == "up":
-                    command.upgrade(cfg, destination)
-                else:
-                    command.downgrade(cfg, destination)
-            except Exception as exc:
-                if conn.in_transaction():
-                    conn.rollback()
-                failed = plan[len(run.steps)] if len(run.steps) < len(plan) else None
-                run.failed_revision = failed.revision if failed else None
-                run.error = self._scrub(f"{type(exc).__name__}: {_first_line(exc)}")
-                run.traceback = self._scrub(traceback.format_exc())
-                run.rolled_back = self._transactional_ddl
-                if not run.rolled_back:
-                    failed_sql = isinstance(exc, sqlalchemy.exc.DBAPIError)
-                    ran = statements[:-1] if failed_sql else statements
-                    run.statements_run = [self._scrub(s) for s in ran]
-                run.after = scripts.current(conn)
-                conn.commit()
-                emit(ProgressEvent(app.name, "app_failed", index=len(run.steps), total=len(plan)))
-                break
-            finally:
-                event.remove(conn, "before_cursor_execute", capture)
-            run.after = scripts.current(conn)
-            conn.commit()
-            emit(ProgressEvent(app.name, "app_done", index=len(run.steps), total=len(plan)))
-        return result
-
-    @property
-    def _transactional_ddl(self) -> bool:
-        """Whether a failed migration's DDL is rolled back (PostgreSQL; SQLite in a thread)."""
-        name = self.dialect_name
-        return name == "postgresql" or (name == "sqlite" and self.in_thread)
+            return apply(
+                conn,
+                apps,
+                target,
+                direction,
+                emit,
+                dialect_name=self.dialect_name,
+                scrub=self.runner.scrub,
+                rolls_back=self.runner.transactional_ddl,
+            )
 
     @contextlib.contextmanager
     def _lock(self, conn: Connection) -> Iterator[None]:
@@ -438,7 +272,7 @@ class MigrationEngine:
     ) -> list[AppStatus]:
         """Per app: current revision, heads, pending scripts, and unmigrated model changes."""
         chosen = self._ordered(apps)
-        return await self._run(lambda conn: [self._status(conn, a, compare) for a in chosen])
+        return await self.runner.run(lambda conn: [self._status(conn, a, compare) for a in chosen])
 
     def _status(self, conn: Connection, app: OrmarApp, compare: bool) -> AppStatus:
         scripts = AppScripts(app, self.dialect_name)
@@ -499,7 +333,7 @@ class MigrationEngine:
             applied = set(ids[: ids.index(current) + 1]) if current in ids else set()
             return [scripts.info(s, applied=applied) for s in chain]
 
-        return await self._run(run)
+        return await self.runner.run(run)
 
     async def heads(self, app: str | OrmarApp) -> list[str]:
         """The app's head revisions (normally one)."""
@@ -512,7 +346,7 @@ class MigrationEngine:
         def run(conn: Connection) -> dict[str, str | None]:
             return {a.name: AppScripts(a, self.dialect_name).current(conn) for a in chosen}
 
-        return await self._run(run)
+        return await self.runner.run(run)
 
     async def show(self, app: str | OrmarApp, revision: str = "head") -> RevisionInfo:
         """One migration with its script text."""
@@ -551,7 +385,7 @@ class MigrationEngine:
             after = scripts.current(conn)
             return StampResult(the_app.name, before, after)
 
-        return await self._run(run)
+        return await self.runner.run(run)
 
     async def sql(
         self, app: str | OrmarApp, target: str | None = None, *, direction: str = "up"
@@ -564,9 +398,9 @@ class MigrationEngine:
         goal = target or ("head" if way == "up" else "-1")
 
         def plan(conn: Connection) -> tuple[str | None, str | None, list[RevisionInfo]]:
-            return self._plan(conn, the_app, goal, way)
+            return plan_app(conn, self.scripts(the_app), goal, way)
 
-        current, resolved, steps = await self._run(plan)
+        current, resolved, steps = await self.runner.run(plan)
 
         def render() -> SqlResult:
             scripts = AppScripts(the_app, self.dialect_name)
@@ -585,67 +419,8 @@ class MigrationEngine:
             return await asyncio.to_thread(render)
         except CommandError as exc:
             raise MigrationError(
-                f"cannot render the SQL offline: {self._scrub(_first_line(exc))}"
+                f"cannot render the SQL offline: {self.runner.scrub(first_line(exc))}"
             ) from None
-
-
-_WORKERS = 0
-_SAVED_INTERVAL = 0.005
-#: While migration work runs in a worker thread, the interpreter hands the GIL over every
-#: millisecond instead of every 5: the bot's loop thread then waits at most that long each
-#: time it needs the GIL back from CPU-bound Alembic work (see bench/, ``ack_time``).
-GIL_SWITCH_INTERVAL = 0.001
-
-
-@contextlib.contextmanager
-def _short_gil_turns() -> Iterator[None]:
-    global _WORKERS, _SAVED_INTERVAL
-    if _WORKERS == 0:
-        _SAVED_INTERVAL = sys.getswitchinterval()
-        sys.setswitchinterval(min(_SAVED_INTERVAL, GIL_SWITCH_INTERVAL))
-    _WORKERS += 1
-    try:
-        yield
-    finally:
-        _WORKERS -= 1
-        if _WORKERS == 0:
-            sys.setswitchinterval(_SAVED_INTERVAL)
-
-
-def _transactional_sqlite(engine: sqlalchemy.engine.Engine) -> None:
-    """Make SQLite run DDL inside transactions (its driver would otherwise autocommit it)."""
-
-    @event.listens_for(engine, "connect")
-    def _no_implicit_transactions(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
-
-
-_PROGRESS_TASKS: set[asyncio.Future[Any]] = set()
-
-
-def _call_progress(callback: ProgressCallback, event: ProgressEvent) -> None:
-    outcome = callback(event)
-    if asyncio.iscoroutine(outcome):
-        task = asyncio.ensure_future(outcome)
-        _PROGRESS_TASKS.add(task)
-        task.add_done_callback(_PROGRESS_TASKS.discard)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:500]
-
-
-def _is_below(scripts: AppScripts, a: str | None, b: str | None) -> bool:
-    """Whether revision ``a`` comes strictly before ``b`` in the app's chain (None is base)."""
-    ids = scripts.known()
-    pos_a = ids.index(a) + 1 if a in ids else 0
-    pos_b = ids.index(b) + 1 if b in ids else 0
-    return pos_a < pos_b
 
 
 def _rename_safely(path: Path, wanted_name: str) -> Path:

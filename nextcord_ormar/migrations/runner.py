@@ -1,0 +1,127 @@
+"""Where the engine's Alembic work runs: a worker thread with its own loop, or the bot's loop.
+
+asyncpg connections belong to the loop that opened them, and Alembic's comparing, rendering
+and script imports are CPU work that would hold the bot's loop (and its gateway heartbeat),
+so by default each operation runs in a worker thread, with its own event loop and an engine
+built from the bot's URL and engine options (measured in ``bench/``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import sqlalchemy
+from alembic.util import CommandError
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ..database import BotDatabase, scrub_password
+from ..errors import first_line
+from .scripts import MigrationError
+
+__all__ = ["GIL_SWITCH_INTERVAL", "Runner"]
+
+T = TypeVar("T")
+
+
+class Runner:
+    """Runs ``fn(connection)`` for the engine, in a worker thread or through ``run_sync``."""
+
+    def __init__(self, database: BotDatabase, in_thread: bool | None) -> None:
+        self.database = database
+        self._in_thread = in_thread
+
+    @property
+    def in_thread(self) -> bool:
+        """Whether work runs in a worker thread (not for in-memory SQLite)."""
+        if self._in_thread is not None:
+            return self._in_thread
+        url = self.database.sa_url
+        return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+
+    @property
+    def transactional_ddl(self) -> bool:
+        """Whether a failed migration's DDL is rolled back (PostgreSQL; SQLite in a thread)."""
+        name = self.database.dialect_name
+        return name == "postgresql" or (name == "sqlite" and self.in_thread)
+
+    def scrub(self, text: str) -> str:
+        """``text`` without the database password."""
+        return scrub_password(text, self.database.sa_url)
+
+    async def run(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(connection)`` where it cannot stall the caller's loop; commit at the end."""
+
+        def wrapped(conn: Connection) -> T:
+            result = fn(conn)
+            if conn.in_transaction():
+                conn.commit()
+            return result
+
+        try:
+            if self.in_thread:
+                with _short_gil_turns():
+                    return await asyncio.to_thread(self._in_private_loop, wrapped)
+            if not self.database.is_connected:
+                await self.database.connect()
+            async with self.database.engine.connect() as conn:
+                return await conn.run_sync(wrapped)
+        except (OSError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+            raise MigrationError(
+                f"database error on {self.database.url}: {self.scrub(first_line(exc))}"
+            ) from None
+        except CommandError as exc:
+            raise MigrationError(self.scrub(first_line(exc))) from None
+
+    def _in_private_loop(self, fn: Callable[[Connection], T]) -> T:
+        async def main() -> T:
+            engine = create_async_engine(self.database.sa_url, **self.database.engine_options)
+            if engine.dialect.name == "sqlite":
+                _transactional_sqlite(engine.sync_engine)
+            try:
+                async with engine.connect() as conn:
+                    return await conn.run_sync(fn)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(main())
+
+
+_WORKERS = 0
+_SAVED_INTERVAL = 0.005
+#: While migration work runs in a worker thread, the interpreter hands the GIL over every
+#: millisecond instead of every 5: the bot's loop thread then waits at most that long each
+#: time it needs the GIL back from CPU-bound Alembic work (see bench/, ``ack_time``).
+GIL_SWITCH_INTERVAL = 0.001
+
+
+@contextlib.contextmanager
+def _short_gil_turns() -> Iterator[None]:
+    global _WORKERS, _SAVED_INTERVAL
+    if _WORKERS == 0:
+        _SAVED_INTERVAL = sys.getswitchinterval()
+        sys.setswitchinterval(min(_SAVED_INTERVAL, GIL_SWITCH_INTERVAL))
+    _WORKERS += 1
+    try:
+        yield
+    finally:
+        _WORKERS -= 1
+        if _WORKERS == 0:
+            sys.setswitchinterval(_SAVED_INTERVAL)
+
+
+def _transactional_sqlite(engine: sqlalchemy.engine.Engine) -> None:
+    """Make SQLite run DDL inside transactions (its driver would otherwise autocommit it)."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
