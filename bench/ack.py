@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,12 +18,12 @@ from nextcord_ormar.testing import InteractionHandle
 from .common import (
     Json,
     Sizes,
+    child_main,
     cog_name,
     fresh_database,
     ms,
     percentile,
     write_project,
-    write_result,
 )
 from .scene import BotScene, ack_seconds, check_ok, running_bot, wait_final, wait_text
 
@@ -124,17 +122,11 @@ async def measure(url: str, project: Path, sizes: Sizes) -> Json:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database", default="sqlite")
-    parser.add_argument("--sizes", required=True)
-    parser.add_argument("--result", required=True)
-    args = parser.parse_args()
-    sizes = Sizes.from_json(json.loads(args.sizes))
-    with tempfile.TemporaryDirectory(prefix="nxo-bench-") as tmp:
-        folder = Path(tmp)
+    def run(args: argparse.Namespace, sizes: Sizes, folder: Path) -> Json:
         with fresh_database(args.database, folder) as url:
-            result = asyncio.run(measure(url, folder / "project", sizes))
-    write_result(args.result, result)
+            return asyncio.run(measure(url, folder / "project", sizes))
+
+    child_main(run)
 
 
 if __name__ == "__main__":

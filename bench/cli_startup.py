@@ -7,11 +7,8 @@ the same scripts. The bot module ``nxalembic`` imports is the usual one (nextcor
 
 from __future__ import annotations
 
-import argparse
-import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,10 +17,10 @@ from .common import (
     Sizes,
     async_url,
     child_env,
+    child_main,
     fresh_database,
     median,
     write_project,
-    write_result,
 )
 
 APP = "shop"
@@ -129,14 +126,7 @@ def run(backend: str, sizes: Sizes, folder: Path) -> Json:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database", default="sqlite")
-    parser.add_argument("--sizes", required=True)
-    parser.add_argument("--result", required=True)
-    args = parser.parse_args()
-    sizes = Sizes.from_json(json.loads(args.sizes))
-    with tempfile.TemporaryDirectory(prefix="nxo-bench-") as tmp:
-        write_result(args.result, run(args.database, sizes, Path(tmp)))
+    child_main(lambda args, sizes, folder: run(args.database, sizes, folder))
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -222,6 +224,31 @@ def run_child(module: str, args: list[str], out: Path, timeout: float = 600.0) -
         raise RuntimeError(f"bench.{module} {' '.join(args)} failed:\n" + "\n".join(tail))
     result: Json = json.loads(out.read_text(encoding="utf-8"))
     return result
+
+
+def child_main(
+    measure: Callable[[argparse.Namespace, Sizes, Path], Json],
+    parser: argparse.ArgumentParser | None = None,
+) -> None:
+    """A figure's child process: read ``--database/--sizes/--result``, measure, write JSON.
+
+    ``measure(args, sizes, folder)`` runs in a temporary folder of its own; ``parser`` may
+    add options of the figure's own (start from :func:`child_parser`).
+    """
+    args = (parser or child_parser()).parse_args()
+    sizes = Sizes.from_json(json.loads(args.sizes))
+    result = str(Path(args.result).resolve())
+    with tempfile.TemporaryDirectory(prefix="nxo-bench-") as tmp:
+        write_result(result, measure(args, sizes, Path(tmp)))
+
+
+def child_parser() -> argparse.ArgumentParser:
+    """The options every figure's child process takes."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", default="sqlite")
+    parser.add_argument("--sizes", required=True)
+    parser.add_argument("--result", required=True)
+    return parser
 
 
 def write_result(path: str, data: Json) -> None:

@@ -11,20 +11,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
-import tempfile
 import time
 from pathlib import Path
 
 from .common import (
     Json,
     Sizes,
+    child_main,
+    child_parser,
     cog_name,
     fresh_database,
     ms,
     percentile,
     write_project,
-    write_result,
 )
 from .scene import ack_seconds, check_ok, running_bot, wait_final, wait_text
 
@@ -90,19 +89,15 @@ async def measure(url: str, project: Path, layout: str, mode: str, sizes: Sizes)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = child_parser()
     parser.add_argument("--layout", choices=["big", "many"], required=True)
     parser.add_argument("--mode", choices=["thread", "loop", "thread-gc-frozen"], required=True)
-    parser.add_argument("--database", default="sqlite")
-    parser.add_argument("--sizes", required=True)
-    parser.add_argument("--result", required=True)
-    args = parser.parse_args()
-    sizes = Sizes.from_json(json.loads(args.sizes))
-    with tempfile.TemporaryDirectory(prefix="nxo-bench-") as tmp:
-        folder = Path(tmp)
+
+    def run(args: argparse.Namespace, sizes: Sizes, folder: Path) -> Json:
         with fresh_database(args.database, folder) as url:
-            result = asyncio.run(measure(url, folder / "project", args.layout, args.mode, sizes))
-    write_result(args.result, result)
+            return asyncio.run(measure(url, folder / "project", args.layout, args.mode, sizes))
+
+    child_main(run, parser)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,10 @@ True)`` then ``alembic.command.upgrade``. Ours is ``MigrationEngine.make`` then 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,11 +19,11 @@ from .common import (
     Json,
     Sizes,
     async_url,
+    child_main,
     clear_versions,
     fresh_database,
     median,
     write_project,
-    write_result,
 )
 
 APP = "big"
@@ -145,15 +142,7 @@ def run(backend: str, sizes: Sizes, folder: Path) -> Json:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database", default="sqlite")
-    parser.add_argument("--sizes", required=True)
-    parser.add_argument("--result", required=True)
-    args = parser.parse_args()
-    sizes = Sizes.from_json(json.loads(args.sizes))
-    result_path = str(Path(args.result).resolve())
-    with tempfile.TemporaryDirectory(prefix="nxo-bench-") as tmp:
-        write_result(result_path, run(args.database, sizes, Path(tmp)))
+    child_main(lambda args, sizes, folder: run(args.database, sizes, folder))
 
 
 if __name__ == "__main__":
