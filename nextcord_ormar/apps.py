@@ -16,7 +16,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import ormar
 import sqlalchemy
@@ -397,8 +397,6 @@ def _all_models() -> Iterator[type[ormar.Model]]:
 
 class Registry:
     """Every app of this process: what the migration engine and the admin cog look at."""
-
-    _instance: ClassVar[Registry | None] = None
 
     def __init__(self, *, metadata: sqlalchemy.MetaData, database: BotDatabase) -> None:
         self.metadata = metadata

@@ -181,3 +181,16 @@ def test_migrations_folder_rules(tmp_path: Path) -> None:
 def test_migrations_folder_can_be_overridden(tmp_path: Path) -> None:
     app = OrmarApp.create_app("economy", migrations=tmp_path / "db" / "economy")
     assert app.migrations_path == (tmp_path / "db" / "economy").resolve()
+
+
+def test_plain_sqlalchemy_tables_can_join_an_app() -> None:
+    import sqlalchemy
+
+    app = OrmarApp.create_app("raw")
+    table = sqlalchemy.Table("raw_events", metadata, sqlalchemy.Column("id", sqlalchemy.Integer))
+    app.add_table(table)
+    assert app.table_names == {"raw_events"}
+    assert registry.table_owner("raw_events") is app
+    other = sqlalchemy.Table("elsewhere", sqlalchemy.MetaData())
+    with pytest.raises(ValueError, match=r"nextcord_ormar\.apps\.metadata"):
+        app.add_table(other)
