@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -65,7 +66,7 @@ class Runner:
 
         try:
             if self.in_thread:
-                with _short_gil_turns():
+                with _worker_mode():
                     return await asyncio.to_thread(self._in_private_loop, wrapped)
             if not self.database.is_connected:
                 await self.database.connect()
@@ -94,6 +95,7 @@ class Runner:
 
 _WORKERS = 0
 _SAVED_INTERVAL = 0.005
+_SAVED_THRESHOLDS: tuple[int, int, int] = (700, 10, 10)
 #: While migration work runs in a worker thread, the interpreter hands the GIL over every
 #: millisecond instead of every 5: the bot's loop thread then waits at most that long each
 #: time it needs the GIL back from CPU-bound Alembic work (see bench/, ``ack_time``).
@@ -101,11 +103,22 @@ GIL_SWITCH_INTERVAL = 0.001
 
 
 @contextlib.contextmanager
-def _short_gil_turns() -> Iterator[None]:
-    global _WORKERS, _SAVED_INTERVAL
+def _worker_mode() -> Iterator[None]:
+    """Settings that keep the bot's loop responsive while a worker does migration work.
+
+    A shorter GIL switch interval (above), and no *full* garbage collection during the work:
+    a full collection holds the GIL for 100+ ms whichever thread starts it, and the many
+    objects a migration allocates would trigger one. Young generations are still collected;
+    the full collection comes afterwards, when the work is done.
+    """
+    global _WORKERS, _SAVED_INTERVAL, _SAVED_THRESHOLDS
     if _WORKERS == 0:
         _SAVED_INTERVAL = sys.getswitchinterval()
         sys.setswitchinterval(min(_SAVED_INTERVAL, GIL_SWITCH_INTERVAL))
+        _SAVED_THRESHOLDS = gc.get_threshold()
+        young, middle, _ = _SAVED_THRESHOLDS
+        if young:  # 0 means the collector is off; leave it so
+            gc.set_threshold(young, middle, 1_000_000)
     _WORKERS += 1
     try:
         yield
@@ -113,6 +126,7 @@ def _short_gil_turns() -> Iterator[None]:
         _WORKERS -= 1
         if _WORKERS == 0:
             sys.setswitchinterval(_SAVED_INTERVAL)
+            gc.set_threshold(*_SAVED_THRESHOLDS)
 
 
 def _transactional_sqlite(engine: sqlalchemy.engine.Engine) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import re
 from pathlib import Path
@@ -86,22 +87,35 @@ class AppScripts:
         )
         return cfg
 
-    def directory(self) -> ScriptDirectory:
+    # One AppScripts serves one operation: the script directory is read (every script
+    # imported) once, not again for each question asked of it.
+
+    @functools.cached_property
+    def _directory(self) -> ScriptDirectory:
         return ScriptDirectory.from_config(self.config())
+
+    def directory(self) -> ScriptDirectory:
+        return self._directory
 
     def has_scripts(self) -> bool:
         return self.folder.is_dir() and any(self.folder.glob("*.py"))
 
+    @functools.cached_property
+    def _revisions(self) -> tuple[Script, ...]:
+        if not self.has_scripts():
+            return ()
+        return tuple(reversed(list(self.directory().walk_revisions())))
+
     def revisions(self) -> list[Script]:
         """The app's scripts, oldest first."""
-        if not self.has_scripts():
-            return []
-        return list(reversed(list(self.directory().walk_revisions())))
+        return list(self._revisions)
+
+    @functools.cached_property
+    def _heads(self) -> tuple[str, ...]:
+        return tuple(self.directory().get_heads()) if self.has_scripts() else ()
 
     def heads(self) -> list[str]:
-        if not self.has_scripts():
-            return []
-        return list(self.directory().get_heads())
+        return list(self._heads)
 
     def current(self, connection: Connection) -> str | None:
         """The revision the database is at for this app (``None``: nothing applied)."""
