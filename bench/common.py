@@ -114,7 +114,8 @@ def async_url(url: str) -> str:
     """The URL with the async driver nextcord_ormar uses for the backend."""
     from nextcord_ormar import normalize_url
 
-    return str(normalize_url(url))
+    # str() of a SQLAlchemy URL masks the password; this one is handed to drivers.
+    return normalize_url(url).render_as_string(hide_password=False)
 
 
 def create_unrelated_tables(url: str, count: int) -> None:
