@@ -263,6 +263,10 @@ async def test_downgrade_asks_and_only_the_invoker_confirms(
         await scene.discord.click(scene.owner, handle, label="Confirm")
         reply = await scene.finished(handle, "Downgrade done")
         assert "Economy: 0002 → 0001" in reply.embeds[0]["description"]
+        shown = handle.message  # the message as Discord shows it now
+        assert shown is not None
+        assert not shown.content  # "Confirmed, working…" is gone
+        assert shown.components == []  # and so are the buttons
         assert (await engine.current(["economy"])) == {"economy": "0001"}
 
         cancel = await scene.run(scene.owner, "migrate downgrade", {"cog": "Economy"})
