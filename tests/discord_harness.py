@@ -11,7 +11,7 @@ from typing import Any
 import nextcord
 import sqlalchemy
 
-from nextcord_ormar import Bot, database
+from nextcord_ormar import Bot
 from nextcord_ormar.testing import (
     InteractionHandle,
     LocalDiscord,
@@ -20,7 +20,6 @@ from nextcord_ormar.testing import (
 )
 from tests.conftest import CogProject
 from tests.leakcheck import saw
-from tests.sample_cogs import ECONOMY, MODERATION
 
 
 @dataclass
@@ -57,13 +56,6 @@ class Scene:
         found = matching()
         assert found is not None
         return found
-
-
-def write_cogs(project: CogProject, *, moderation: bool = True) -> None:
-    project.write("cogs/__init__.py", "")
-    project.write("cogs/economy.py", ECONOMY)
-    if moderation:
-        project.write("cogs/moderation.py", MODERATION)
 
 
 @contextlib.asynccontextmanager
@@ -146,4 +138,4 @@ async def columns(db_url: str, table: str) -> set[str]:
     return {c["name"] for c in cols}
 
 
-__all__ = ["Scene", "columns", "database", "running_bot", "table_names", "write_cogs"]
+__all__ = ["Scene", "columns", "record_everything_sent", "running_bot", "table_names"]

@@ -1,5 +1,12 @@
 """Cog modules the tests write into temporary bot projects."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.conftest import CogProject
+
 ECONOMY = """
 import ormar
 import nextcord
@@ -82,3 +89,24 @@ def many_tables(app: str, count: int) -> str:
         f"    bot.add_cog({app.title().replace('_', '')}())",
     ]
     return "\n".join(lines) + "\n"
+
+
+WALLET_BALANCE = "    balance: int = ormar.Integer(default=0)\n"
+
+
+def write_cogs(project: CogProject, *, moderation: bool = True) -> None:
+    """``cogs/economy.py`` and (unless told not to) ``cogs/moderation.py``."""
+    project.write("cogs/__init__.py", "")
+    project.write("cogs/economy.py", ECONOMY)
+    if moderation:
+        project.write("cogs/moderation.py", MODERATION)
+
+
+def change_wallet(project: CogProject, new_field: str | None) -> None:
+    """Edit the economy cog's ``Wallet``: add ``new_field`` after ``balance``, or with
+    ``None`` remove ``balance``. Reload the extension afterwards."""
+    path = project.root / "cogs" / "economy.py"
+    text = path.read_text(encoding="utf-8")
+    assert WALLET_BALANCE in text
+    replacement = WALLET_BALANCE + f"    {new_field}\n" if new_field else ""
+    path.write_text(text.replace(WALLET_BALANCE, replacement), encoding="utf-8")

@@ -8,7 +8,8 @@ import pytest
 
 from nextcord_ormar.migrations import MigrationEngine
 from tests.conftest import CogProject
-from tests.discord_harness import columns, running_bot, table_names, write_cogs
+from tests.discord_harness import columns, running_bot, table_names
+from tests.sample_cogs import change_wallet, write_cogs
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -159,14 +160,7 @@ async def test_reloaded_cog_with_a_new_column_is_made_and_applied(
         )
         await scene.finished(await scene.run(scene.owner, "migrate upgrade"), "Upgrade done")
 
-        source = Path(cog_project.root, "cogs", "economy.py")
-        source.write_text(
-            source.read_text().replace(
-                "    balance: int = ormar.Integer(default=0)\n",
-                "    balance: int = ormar.Integer(default=0)\n"
-                "    bank: int = ormar.Integer(default=0, server_default='0')\n",
-            )
-        )
+        change_wallet(cog_project, "bank: int = ormar.Integer(default=0, server_default='0')")
         scene.bot.reload_extension("cogs.economy")
 
         make = await scene.run(scene.owner, "migrate make", {"cog": "Economy"})
@@ -339,10 +333,7 @@ async def test_upgrade_that_drops_a_column_asks_first(db_url: str, cog_project: 
     write_cogs(cog_project, moderation=False)
     async with running_bot(db_url, cog_project, extensions=("cogs.economy",)) as scene:
         await _made_and_applied(scene, steps=1)
-        source = Path(cog_project.root, "cogs", "economy.py")
-        source.write_text(
-            source.read_text().replace("    balance: int = ormar.Integer(default=0)\n", "")
-        )
+        change_wallet(cog_project, None)  # drop the balance field
         scene.bot.reload_extension("cogs.economy")
         make = await scene.run(scene.owner, "migrate make", {"cog": "Economy"})
         reply = await scene.finished(make, "Made migration")

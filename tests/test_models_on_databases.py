@@ -5,19 +5,13 @@ import sqlalchemy
 
 from nextcord_ormar import AppModel, Bot, OrmarApp, database, metadata, registry
 from tests.conftest import CogProject
-from tests.sample_cogs import ECONOMY, MODERATION
+from tests.sample_cogs import change_wallet, write_cogs
 
 
 async def create_all() -> None:
     tables = [t for app in registry.ordered() for t in app.tables]
     async with database.engine.begin() as conn:
         await conn.run_sync(lambda c: metadata.create_all(c, tables=tables))
-
-
-def write_cogs(project: CogProject) -> None:
-    project.write("cogs/__init__.py", "")
-    project.write("cogs/economy.py", ECONOMY)
-    project.write("cogs/moderation.py", MODERATION)
 
 
 async def test_cross_app_foreign_key_and_many_to_many_crud(
@@ -66,12 +60,7 @@ async def test_reloading_a_cog_replaces_its_models(db_url: str, cog_project: Cog
     await bot.connect_database()
     try:
         await create_all()
-        changed = ECONOMY.replace(
-            "    balance: int = ormar.Integer(default=0)\n",
-            "    balance: int = ormar.Integer(default=0)\n"
-            "    bank: int = ormar.Integer(default=5, server_default='5')\n",
-        )
-        cog_project.write("cogs/economy.py", changed)
+        change_wallet(cog_project, "bank: int = ormar.Integer(default=5, server_default='5')")
         bot.reload_extension("cogs.economy")
         bot.reload_extension("cogs.moderation")
         bot.reload_extension("cogs.moderation")  # twice: no "already registered" anywhere

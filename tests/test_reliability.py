@@ -16,7 +16,8 @@ from nextcord_ormar import Bot, normalize_url
 from nextcord_ormar.migrations import InvalidMessageError, MigrationEngine, UnknownRevisionError
 from nextcord_ormar.migrations.ledger import LEDGER_TABLE
 from tests.conftest import CogProject
-from tests.discord_harness import running_bot, table_names, write_cogs
+from tests.discord_harness import running_bot, table_names
+from tests.sample_cogs import change_wallet, write_cogs
 
 FAILING_STEP = '''"""fails halfway"""
 
@@ -451,14 +452,7 @@ async def test_make_never_reads_tables_the_app_does_not_own(
         if app_tables_exist:
             await engine.make("economy")
             await engine.upgrade()
-            source = cog_project.root / "cogs" / "economy.py"
-            source.write_text(
-                source.read_text().replace(
-                    "    balance: int = ormar.Integer(default=0)\n",
-                    "    balance: int = ormar.Integer(default=0)\n"
-                    "    note: str = ormar.String(max_length=20, nullable=True)\n",
-                )
-            )
+            change_wallet(cog_project, "note: str = ormar.String(max_length=20, nullable=True)")
             bot.reload_extension("cogs.economy")
         seen: list[str] = []
 
