@@ -8,7 +8,7 @@ and configures Alembic's context so that only the app's own tables are reflected
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy
@@ -34,7 +34,6 @@ class AppEnvironment:
     connection: Connection | None = None
     on_version_apply: Callable[..., None] | None = None
     process_revision_directives: Callable[..., None] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def include_name(self, name: str | None, type_: str, parent_names: Any) -> bool:
         """Reflect only this app's tables: other apps' and unowned tables are never read.
@@ -71,7 +70,6 @@ class AppEnvironment:
         }
         if self.process_revision_directives is not None:
             opts["process_revision_directives"] = self.process_revision_directives
-        opts.update(self.extra)
         return opts
 
 

@@ -9,7 +9,6 @@ from typing import Literal
 __all__ = [
     "AppStatus",
     "CheckResult",
-    "DowngradeResult",
     "MakeResult",
     "Operation",
     "Plan",
@@ -130,10 +129,6 @@ class AppRun:
     #: statements that ran (and stay applied) before the one that failed.
     statements_run: list[str] = field(default_factory=list)
 
-    @property
-    def changed(self) -> bool:
-        return self.before != self.after
-
 
 @dataclass
 class UpgradeResult:
@@ -153,9 +148,6 @@ class UpgradeResult:
     @property
     def steps(self) -> list[Step]:
         return [step for run in self.apps for step in run.steps]
-
-
-DowngradeResult = UpgradeResult
 
 
 @dataclass
