@@ -15,6 +15,7 @@ from nextcord_ormar import (
     registry,
 )
 from nextcord_ormar.apps import MAX_IDENTIFIER_LENGTH, default_migrations_path
+from tests.conftest import CogProject
 
 
 def test_default_table_name_carries_the_app_prefix() -> None:
@@ -137,7 +138,7 @@ def test_dependency_order_puts_referenced_apps_first() -> None:
         id: int = ormar.Integer(primary_key=True)
         user: User | None = ormar.ForeignKey(User)
 
-    class Entry(AppModel):
+    class Log(AppModel):
         ormar_config = audit.config()
         id: int = ormar.Integer(primary_key=True)
         ban: Ban | None = ormar.ForeignKey(Ban)
@@ -194,3 +195,93 @@ def test_plain_sqlalchemy_tables_can_join_an_app() -> None:
     other = sqlalchemy.Table("elsewhere", sqlalchemy.MetaData())
     with pytest.raises(ValueError, match=r"nextcord_ormar\.apps\.metadata"):
         app.add_table(other)
+
+
+def test_lookups_follow_models_defined_after_a_first_look() -> None:
+    bank = OrmarApp.create_app("bank")
+
+    class Account(AppModel):
+        ormar_config = bank.config()
+        id: int = ormar.Integer(primary_key=True)
+
+    assert bank.table_names == {"bank_accounts"}
+    assert registry.table_owner("bank_accounts") is bank
+    assert registry.table_owner("bank_loans") is None
+
+    class Loan(AppModel):
+        ormar_config = bank.config()
+        id: int = ormar.Integer(primary_key=True)
+        account: Account | None = ormar.ForeignKey(Account)
+
+    assert bank.models == [Account, Loan]
+    assert bank.table_names == {"bank_accounts", "bank_loans"}
+    assert registry.table_owner("bank_loans") is bank
+
+    audit = OrmarApp.create_app("audit", module="tests.audit")
+    assert registry.table_owner("audit_logs") is None
+
+    class Log(AppModel):
+        ormar_config = audit.config()
+        id: int = ormar.Integer(primary_key=True)
+        loan: Loan | None = ormar.ForeignKey(Loan)
+
+    assert registry.table_owner("audit_logs") is audit
+    assert audit.dependencies == {"bank"}
+    assert [a.name for a in registry.with_dependencies(["audit"])] == ["bank", "audit"]
+    assert [a.name for a in registry.with_dependencies(["bank"])] == ["bank"]
+
+
+def test_lookups_are_forgotten_when_an_app_is_created_again_or_removed() -> None:
+    app = OrmarApp.create_app("shop", module="tests.shop")
+
+    class Item(AppModel):
+        ormar_config = app.config()
+        id: int = ormar.Integer(primary_key=True)
+
+    assert app.models == [Item]
+    assert registry.table_owner("shop_items") is app
+
+    again = OrmarApp.create_app("shop", module="tests.shop")  # as a cog reload does
+    assert again is app
+    assert app.models == []
+    assert app.tables == []
+    assert registry.table_owner("shop_items") is None
+
+    class Item2(AppModel):
+        ormar_config = app.config(tablename="shop_goods")
+        id: int = ormar.Integer(primary_key=True)
+
+    assert app.table_names == {"shop_goods"}
+    registry.remove("shop")
+    assert registry.table_owner("shop_goods") is None
+    assert "shop_goods" not in metadata.tables
+
+
+def test_a_forward_reference_is_looked_up_again_once_resolved(cog_project: CogProject) -> None:
+    cog_project.write(
+        "forum.py",
+        """
+        from typing import ForwardRef
+        import ormar
+        from nextcord_ormar import AppModel, OrmarApp
+
+        app = OrmarApp.create_app("forum")
+
+        class Thread(AppModel):
+            ormar_config = app.config()
+            id: int = ormar.Integer(primary_key=True)
+            posts = ormar.ManyToMany(ForwardRef("Post"))
+
+        class Post(AppModel):
+            ormar_config = app.config()
+            id: int = ormar.Integer(primary_key=True)
+        """,
+    )
+    import forum  # type: ignore[import-not-found]
+
+    before = forum.app.table_names
+    assert {"forum_threads", "forum_posts"} <= before
+    forum.Thread.update_forward_refs()
+    through = forum.app.table_names - before
+    assert len(through) == 1
+    assert registry.table_owner(next(iter(through))) is forum.app
