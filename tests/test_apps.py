@@ -86,6 +86,7 @@ def test_explicit_table_name_over_the_limit_is_a_clear_error() -> None:
         ("1cog", "starting with a letter"),
         ("x" * 41, "limit is 40"),
         ("drop table;", "cannot become a table prefix"),
+        ("economy\n", "cannot become a table prefix"),
     ],
 )
 def test_invalid_app_names_are_rejected_with_a_reason(name: str, message: str) -> None:

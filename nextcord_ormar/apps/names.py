@@ -11,7 +11,8 @@ __all__ = ["MAX_APP_NAME_LENGTH", "validate_app_name"]
 #: Longest app name: ``alembic_version_`` plus the name must stay within the limit.
 MAX_APP_NAME_LENGTH = 40
 
-_APP_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# fullmatch, never match with ``$``: ``$`` also matches just before a trailing newline.
+_APP_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def validate_app_name(name: object) -> str:
@@ -23,9 +24,9 @@ def validate_app_name(name: object) -> str:
             f"app name {name!r} is {len(name)} characters long; the limit is "
             f"{MAX_APP_NAME_LENGTH} so that its tables and version table fit every database"
         )
-    if not _APP_NAME_RE.match(name):
+    if not _APP_NAME_RE.fullmatch(name):
         hint = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
-        suggestion = f" (for example {hint!r})" if hint and _APP_NAME_RE.match(hint) else ""
+        suggestion = f" (for example {hint!r})" if hint and _APP_NAME_RE.fullmatch(hint) else ""
         raise AppNameError(
             f"app name {name!r} cannot become a table prefix: use lowercase letters, digits and "
             f"underscores, starting with a letter{suggestion}"
