@@ -18,7 +18,7 @@ from nextcord.ext import application_checks, commands
 
 from ..apps import OrmarApp
 from ..bot import DatabaseBotMixin
-from ..errors import NextcordOrmarError
+from ..errors import NextcordOrmarError, UnknownCogError
 from ..migrations import MigrationEngine, ProgressEvent
 from . import render
 from .render import Reply
@@ -60,10 +60,6 @@ class CogOptions:
     confirm_timeout: float = 60.0
     progress_interval: float = 1.0
     token_lifetime: float = 14.5 * 60
-
-
-class UnknownCogError(NextcordOrmarError, LookupError):
-    """A ``cog`` option that names no loaded cog with models."""
 
 
 @dataclass

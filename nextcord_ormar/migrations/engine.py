@@ -29,7 +29,7 @@ from ..apps import OrmarApp, Registry
 from ..apps import registry as default_registry
 from ..database import BotDatabase
 from ..database import database as default_database
-from ..errors import first_line
+from ..errors import MigrationError, first_line
 from . import ledger
 from .environment import ATTRIBUTE
 from .executor import ProgressCallback, apply, emitter, plan_app
@@ -48,7 +48,7 @@ from .results import (
     UpgradeResult,
 )
 from .runner import Runner
-from .scripts import AppScripts, MigrationError
+from .scripts import AppScripts
 
 __all__ = ["MigrationEngine", "ProgressCallback"]
 

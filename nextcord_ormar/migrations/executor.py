@@ -21,10 +21,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from ..apps import OrmarApp
-from ..errors import first_line
+from ..errors import MigrationError, first_line
 from . import ledger
 from .results import AppRun, ProgressEvent, RevisionInfo, Step, UpgradeResult
-from .scripts import AppScripts, MigrationError, script_drops
+from .scripts import AppScripts, script_drops
 
 __all__ = ["ProgressCallback", "apply", "emitter", "plan_app"]
 

@@ -16,7 +16,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
 from ..apps import OrmarApp
-from ..errors import NextcordOrmarError
+from ..errors import MigrationError, UnknownRevisionError
 from .environment import ATTRIBUTE, AppEnvironment
 from .results import RevisionInfo
 
@@ -29,14 +29,6 @@ __all__ = [
 
 #: Alembic's ``script_location``: the bundled ``env.py`` and ``script.py.mako``.
 TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
-
-
-class MigrationError(NextcordOrmarError):
-    """A migration command could not be carried out; the message says why."""
-
-
-class UnknownRevisionError(MigrationError, LookupError):
-    """A revision name that the app's history does not have."""
 
 
 def _ini_escape(value: str) -> str:

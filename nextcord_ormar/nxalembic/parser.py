@@ -10,13 +10,11 @@ import argparse
 import sys
 from typing import NoReturn
 
+from ..errors import UsageError
+
 __all__ = ["PROG", "NxalembicParser", "UsageError", "build_parser", "parser"]
 
 PROG = "nxalembic"
-
-
-class UsageError(Exception):
-    """The command line could not be parsed; the message is one line for the user."""
 
 
 class NxalembicParser(argparse.ArgumentParser):
