@@ -21,9 +21,10 @@ from typing import TextIO
 
 from ..apps import OrmarApp
 from ..bot import DatabaseBotMixin
-from ..errors import ConfigError, NextcordOrmarError, UsageError, first_line
+from ..errors import ConfigError, NextcordOrmarError, NotConfirmedError, UsageError, first_line
 from ..migrations import AppRun, MigrationEngine
 from ..migrations.naming import clean_message
+from ..migrations.questions import Question
 from ..redact import Scrubber
 from . import output
 from .parser import PROG, parser
@@ -61,6 +62,29 @@ class _ScrubFilter(logging.Filter):
         record.msg = self.scrub(record.getMessage())
         record.args = None
         return True
+
+
+class _Prompt:
+    """The terminal's questioner: ``--yes``, a ``[y/N]`` prompt, or a refusal naming ``--yes``."""
+
+    def __init__(self, cli: Cli) -> None:
+        self.cli = cli
+
+    async def ask(self, question: Question) -> bool:
+        args = self.cli.args
+        if args.yes:
+            return True
+        if args.no_input or not sys.stdin.isatty():
+            raise NotConfirmedError(
+                f"{question.summary()}; nothing changed. Run again with --yes to confirm"
+            )
+        self.cli.say(output.question_lines(question))
+        self.cli.stdout.write(output.PROMPT)
+        self.cli.stdout.flush()
+        answer = await asyncio.to_thread(sys.stdin.readline)
+        if answer.strip().lower() in ("y", "yes"):
+            return True
+        raise NotConfirmedError("not confirmed; nothing changed")
 
 
 class Cli:
@@ -229,7 +253,9 @@ class Cli:
             for app in apps:
                 await self._print_sql(engine, app, self.args.revision, "up")
             return EXIT_OK
-        result = await engine.upgrade(apps if self.args.app else None, self.args.revision)
+        result = await engine.upgrade(
+            apps if self.args.app else None, self.args.revision, questioner=_Prompt(self)
+        )
         return self._print_runs(engine, result.apps, [a.name for a in apps])
 
     async def cmd_downgrade(self, engine: MigrationEngine) -> int:
@@ -237,7 +263,7 @@ class Cli:
         if self.args.sql:
             await self._print_sql(engine, app, self.args.revision, "down")
             return EXIT_OK
-        result = await engine.downgrade(app, self.args.revision)
+        result = await engine.downgrade(app, self.args.revision, questioner=_Prompt(self))
         return self._print_runs(engine, result.apps, [app.name])
 
     async def _print_sql(
