@@ -10,19 +10,22 @@ from typing import Any
 from nextcord.ext import commands
 
 from .apps import OrmarApp, Registry, registry
-from .database import BotDatabase, database, mask_url, scrub_password
-from .errors import NextcordOrmarError, first_line
+from .database import BotDatabase, database
+from .errors import DatabaseConnectError, first_line
+from .redact import mask_url, scrub
 
-__all__ = ["DEFAULT_DATABASE_URL", "AutoShardedBot", "Bot", "DatabaseBotMixin"]
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "AutoShardedBot",
+    "Bot",
+    "DatabaseBotMixin",
+    "DatabaseConnectError",
+]
 
 log = logging.getLogger("nextcord_ormar")
 
 #: Used when neither ``database_url=`` nor the ``DATABASE_URL`` environment variable is set.
 DEFAULT_DATABASE_URL = "sqlite:///bot.sqlite3"
-
-
-class DatabaseConnectError(NextcordOrmarError, ConnectionError):
-    """The bot could not reach its database at start-up."""
 
 
 class DatabaseBotMixin:
@@ -88,7 +91,7 @@ class DatabaseBotMixin:
             await database.disconnect()
             raise DatabaseConnectError(
                 f"could not connect to the database {self.database_url}: "
-                f"{type(exc).__name__}: {scrub_password(first_line(exc), self._database_url)}"
+                f"{type(exc).__name__}: {scrub(first_line(exc), self._database_url)}"
             ) from None
         log.info("database connected: %s", self.database_url)
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from .errors import DatabaseNotConfiguredError, DatabaseURLError, DriverMissingError
+from .redact import mask_url, repair_url, scrub
 
 __all__ = [
     "BotDatabase",
@@ -68,20 +69,9 @@ _DIALECT_ALIASES = {"postgres": "postgresql", "pgsql": "postgresql", "sqlite3": 
 _SYNC_DRIVERS = {"pysqlite", "psycopg2", "pg8000", "pymysql", "mysqldb", "mysqlconnector"}
 
 
-def mask_url(url: str | URL) -> str:
-    """Render ``url`` with its password replaced by ``***``, safe for logs and messages."""
-    if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable database URL>"
-
-
-def scrub_password(text: str, url: URL | None) -> str:
-    """``text`` with ``url``'s password replaced by ``***``, in case a driver echoed it."""
-    password = url.password if url is not None else None
-    return text.replace(str(password), "***") if password else text
+def scrub_password(text: str, url: URL | str | None) -> str:
+    """``text`` without ``url``'s credentials, in case a driver echoed them (see :mod:`.redact`)."""
+    return scrub(text, url)
 
 
 def normalize_url(url: str | URL, *, check_driver: bool = True) -> URL:
@@ -97,7 +87,7 @@ def normalize_url(url: str | URL, *, check_driver: bool = True) -> URL:
         if not text:
             raise DatabaseURLError("the database URL is empty")
         try:
-            parsed = make_url(text)
+            parsed = make_url(repair_url(text))
         except ArgumentError:
             raise DatabaseURLError(
                 f"could not parse the database URL {mask_url(text)!r}; expected something like "

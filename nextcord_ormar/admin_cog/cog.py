@@ -18,8 +18,9 @@ from nextcord.ext import application_checks, commands
 
 from ..apps import OrmarApp
 from ..bot import DatabaseBotMixin
-from ..errors import NextcordOrmarError
+from ..errors import NextcordOrmarError, NotConfirmedError, UnknownCogError
 from ..migrations import MigrationEngine, ProgressEvent
+from ..migrations.questions import Question
 from . import render
 from .render import Reply
 from .views import ConfirmView
@@ -60,10 +61,6 @@ class CogOptions:
     confirm_timeout: float = 60.0
     progress_interval: float = 1.0
     token_lifetime: float = 14.5 * 60
-
-
-class UnknownCogError(NextcordOrmarError, LookupError):
-    """A ``cog`` option that names no loaded cog with models."""
 
 
 @dataclass
@@ -154,10 +151,31 @@ class _Progress:
             await self._task
 
 
-def _not_confirmed(choice: bool | None) -> Reply:
-    if choice is None:
-        return Reply(content="Timed out waiting for confirmation. Nothing changed.")
-    return Reply(content="Cancelled. Nothing changed.")
+class _Buttons:
+    """The cog's questioner: the engine's question as a message with Confirm / Cancel."""
+
+    def __init__(
+        self,
+        interaction: Interaction,
+        responder: _Responder,
+        labels: dict[str, str],
+        timeout: float,
+    ) -> None:
+        self.interaction = interaction
+        self.responder = responder
+        self.labels = labels
+        self.timeout = timeout
+
+    async def ask(self, question: Question) -> bool:
+        user = self.interaction.user
+        view = ConfirmView(user.id if user is not None else 0, timeout=self.timeout)
+        await self.responder.edit(render.question(question, self.labels), view=view)
+        await view.done.wait()
+        if view.choice is None:
+            raise NotConfirmedError("Timed out waiting for confirmation. Nothing changed.")
+        if not view.choice:
+            raise NotConfirmedError("Cancelled. Nothing changed.")
+        return True
 
 
 class MigrationsCog(commands.Cog, name="Migrations"):
@@ -272,6 +290,8 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         """Await ``work`` (a coroutine returning a Reply) and send what it gives, or the error."""
         try:
             reply = await work
+        except NotConfirmedError as exc:
+            reply = Reply(content=str(exc))
         except NextcordOrmarError as exc:
             reply = render.error(str(exc))
         except Exception as exc:
@@ -353,22 +373,14 @@ class MigrationsCog(commands.Cog, name="Migrations"):
 
             async def work() -> Reply:
                 apps = [self.resolve(cog)[1]] if cog else self.loaded_apps()
-                drops = [
-                    step
-                    for plan in [await self.engine.plan(a, target or "head") for a in apps]
-                    for step in plan.steps
-                    if step.destructive
-                ]
-                if drops:
-                    question = render.drops_warning(drops, labels)
-                    choice = await self._confirm(interaction, responder, question)
-                    if choice is not True:
-                        return _not_confirmed(choice)
                 progress = _Progress(
                     responder, "Upgrading…", self.options.progress_interval, labels
                 )
                 result = await self.engine.upgrade(
-                    apps, target or "head", on_progress=progress.on_event
+                    apps,
+                    target or "head",
+                    on_progress=progress.on_event,
+                    questioner=self._buttons(interaction, responder, labels),
                 )
                 await progress.flush()
                 return render.moved(result, labels)
@@ -406,30 +418,23 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         cog: str,
         target: str | None,
     ) -> Reply:
-        name, app = self.resolve(cog)
-        plan = await self.engine.plan(app, target or "-1", "down")
-        if not plan.steps:
-            return render.plan(plan, name, confirm=False)
-        choice = await self._confirm(interaction, responder, render.plan(plan, name, confirm=True))
-        if choice is not True:
-            return _not_confirmed(choice)
+        app = self.resolve(cog)[1]
         labels = self.labels()
         progress = _Progress(responder, "Downgrading…", self.options.progress_interval, labels)
         result = await self.engine.downgrade(
-            app, plan.target or "base", on_progress=progress.on_event
+            app,
+            target or "-1",
+            on_progress=progress.on_event,
+            questioner=self._buttons(interaction, responder, labels),
         )
         await progress.flush()
         return render.moved(result, labels)
 
-    async def _confirm(
-        self, interaction: Interaction, responder: _Responder, question: Reply
-    ) -> bool | None:
-        """Ask the invoker with buttons; True (confirmed), False (cancelled), None (timed out)."""
-        user_id = interaction.user.id if interaction.user is not None else 0
-        view = ConfirmView(user_id, timeout=self.options.confirm_timeout)
-        await responder.edit(question, view=view)
-        await view.done.wait()
-        return view.choice
+    def _buttons(
+        self, interaction: Interaction, responder: _Responder, labels: dict[str, str]
+    ) -> _Buttons:
+        """The questioner for one command: only its invoker can answer."""
+        return _Buttons(interaction, responder, labels, self.options.confirm_timeout)
 
     @migrate.subcommand(name="show", description="Where each cog's migrations stand")
     async def show(

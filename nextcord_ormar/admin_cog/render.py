@@ -23,6 +23,7 @@ from ..migrations import (
     StampResult,
     UpgradeResult,
 )
+from ..migrations.questions import ConfirmMove, Question
 
 __all__ = ["Reply", "clip"]
 
@@ -90,10 +91,6 @@ def _label(cog: str | None, app: str) -> str:
 def error(message: str, *, title: str = "Migration command failed") -> Reply:
     embed = nextcord.Embed(title=title, description=clip(message, DESCRIPTION_LIMIT), colour=FAIL)
     return Reply(embed=embed)
-
-
-def refusal(message: str) -> Reply:
-    return Reply(content=clip(message, CONTENT_LIMIT))
 
 
 def busy(what: str, who: str) -> Reply:
@@ -190,34 +187,32 @@ def moved(result: UpgradeResult, cogs: dict[str, str]) -> Reply:
     return Reply(embed=embed, files=files)
 
 
-def plan(result: Plan, cog: str | None, *, confirm: bool) -> Reply:
-    label = _label(cog, result.app)
-    verb = "undo" if result.direction == "down" else "apply"
-    if not result.steps:
-        return Reply(content=f"Nothing to {verb} for {label} (at {_rev(result.current)}).")
-    lines = [f"{s.revision} {s.message}" for s in result.steps]
-    embed = nextcord.Embed(
-        title=clip(f"{label}: {_rev(result.current)} → {_rev(result.target)}", 256),
-        description=_bullets(lines),
-        colour=WARN,
-    )
-    question = f"This will {verb} {len(lines)} migration(s)."
-    if confirm:
-        question += " Only you can confirm; nothing changes until you do."
-    return Reply(content=question, embed=embed)
+def _plan_lines(plan: Plan, cogs: dict[str, str]) -> list[str]:
+    label = cogs.get(plan.app, plan.app)
+    lines = [f"{label}: {_rev(plan.current)} → {_rev(plan.target)}"]
+    for step in plan.steps:
+        lines.append(f"{step.revision} {step.message}")
+        lines += [f"⚠ {loss.describe()}" for loss in step.losses]
+    return lines
 
 
-def drops_warning(steps: Sequence[RevisionInfo], cogs: dict[str, str]) -> Reply:
-    """The question asked before applying migrations that drop something."""
-    lines = [f"{cogs.get(s.app, s.app)} {s.revision} {s.message}" for s in steps]
-    embed = nextcord.Embed(
-        title="These migrations drop tables, columns, indexes or constraints",
-        description=_bullets(lines),
-        colour=WARN,
+def question(asked: Question, cogs: dict[str, str]) -> Reply:
+    """An engine question, to be answered with the Confirm / Cancel buttons."""
+    if not isinstance(asked, ConfirmMove):
+        return Reply(content=clip(asked.summary(), CONTENT_LIMIT))
+    verb = "undo" if asked.direction == "down" else "apply"
+    count = len(asked.steps)
+    content = (
+        f"This will {verb} {count} migration(s). "
+        "Only you can confirm; nothing changes until you do."
     )
-    return Reply(
-        content="Data they drop cannot be brought back by a downgrade. Apply them?", embed=embed
-    )
+    title = f"{count} migration(s) to {verb}"
+    if asked.losses:
+        title = "These migrations drop tables, columns, indexes or constraints"
+        content += " Data they drop cannot be brought back."
+    lines = [line for plan in asked.plans for line in _plan_lines(plan, cogs)]
+    embed = nextcord.Embed(title=title, description=_bullets(lines), colour=WARN)
+    return Reply(content=content, embed=embed)
 
 
 def status(statuses: Sequence[AppStatus], cogs: dict[str, str]) -> Reply:

@@ -26,6 +26,8 @@ class ConfirmView(nextcord.ui.View):
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
         self.choice: bool | None = None
+        #: Set by the first press: later presses are acknowledged and ignored.
+        self.answered = False
         self.done = asyncio.Event()
 
     async def interaction_check(self, interaction: Interaction) -> bool:
@@ -37,6 +39,11 @@ class ConfirmView(nextcord.ui.View):
         return False
 
     async def _finish(self, interaction: Interaction, choice: bool) -> None:
+        if self.answered or self.done.is_set():
+            # Answered already (or timed out): a second press, however quick, changes nothing.
+            await interaction.response.defer()
+            return
+        self.answered = True  # before any await, so a press racing this one sees it
         self.choice = choice
         for child in self.children:
             if isinstance(child, nextcord.ui.Button):

@@ -4,8 +4,15 @@ Both faces (the ``nxalembic`` CLI and the ``/migrate`` admin cog) call
 :class:`MigrationEngine` and render the results it returns.
 """
 
+from ..errors import (
+    InvalidMessageError,
+    LockTimeoutError,
+    MigrationError,
+    NotConfirmedError,
+    PlanChangedError,
+    UnknownRevisionError,
+)
 from .engine import MigrationEngine, ProgressCallback
-from .naming import InvalidMessageError
 from .results import (
     AppRun,
     AppStatus,
@@ -20,18 +27,20 @@ from .results import (
     Step,
     UpgradeResult,
 )
-from .scripts import MigrationError, UnknownRevisionError
 
 __all__ = [
     "AppRun",
     "AppStatus",
     "CheckResult",
     "InvalidMessageError",
+    "LockTimeoutError",
     "MakeResult",
     "MigrationEngine",
     "MigrationError",
+    "NotConfirmedError",
     "Operation",
     "Plan",
+    "PlanChangedError",
     "ProgressCallback",
     "ProgressEvent",
     "RevisionInfo",

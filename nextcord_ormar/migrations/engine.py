@@ -15,7 +15,7 @@ import io
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import sqlalchemy
 from alembic import command
@@ -29,13 +29,14 @@ from ..apps import OrmarApp, Registry
 from ..apps import registry as default_registry
 from ..database import BotDatabase
 from ..database import database as default_database
-from ..errors import first_line
+from ..errors import MigrationError, NotConfirmedError, PlanChangedError, first_line
 from . import ledger
 from .environment import ATTRIBUTE
 from .executor import ProgressCallback, apply, emitter, plan_app
 from .locking import migration_lock
 from .naming import clean_message, next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
+from .questions import Questioner, confirm_move
 from .results import (
     AppStatus,
     CheckResult,
@@ -48,11 +49,12 @@ from .results import (
     UpgradeResult,
 )
 from .runner import Runner
-from .scripts import AppScripts, MigrationError
+from .scripts import AppScripts
 
 __all__ = ["MigrationEngine", "ProgressCallback"]
 
-T = TypeVar("T")
+#: Said when the database moved between the question and the work (nothing is changed).
+PLAN_CHANGED = "the database changed while you were confirming; run the command again"
 
 
 class MigrationEngine:
@@ -194,18 +196,24 @@ class MigrationEngine:
         target: str = "head",
         *,
         on_progress: ProgressCallback | None = None,
+        questioner: Questioner | None = None,
     ) -> UpgradeResult:
         """Apply pending migrations of ``apps`` (default: all) in dependency order.
 
         Stops at the first failing app; the result says which migration failed, the
         error, and the revision every app is left at. ``on_progress`` is called on the
-        caller's event loop as each app starts and each migration is applied.
+        caller's event loop as each app starts and each migration is applied. With a
+        ``questioner``, a plan that destroys data is put to it first, and exactly the
+        plan it was shown runs (see :meth:`_confirmed`).
         """
         chosen = self._ordered(apps)
         if target not in ("head", "heads") and len(chosen) != 1:
             raise MigrationError("a target revision can only be given for one app")
+        confirmed = await self._confirmed(questioner, chosen, target, "up")
         emit = emitter(on_progress)
-        return await self.runner.run(lambda conn: self._move(conn, chosen, target, "up", emit))
+        return await self.runner.run(
+            lambda conn: self._move(conn, chosen, target, "up", emit, confirmed)
+        )
 
     async def downgrade(
         self,
@@ -213,11 +221,54 @@ class MigrationEngine:
         target: str = "-1",
         *,
         on_progress: ProgressCallback | None = None,
+        questioner: Questioner | None = None,
     ) -> UpgradeResult:
-        """Undo the app's migrations down to ``target`` (default: one step)."""
+        """Undo the app's migrations down to ``target`` (default: one step).
+
+        With a ``questioner``, the plan (what each step drops, with row counts) is put to
+        it first, and exactly that plan runs.
+        """
         the_app = self.app(app)
+        confirmed = await self._confirmed(questioner, [the_app], target, "down")
         emit = emitter(on_progress)
-        return await self.runner.run(lambda conn: self._move(conn, [the_app], target, "down", emit))
+        return await self.runner.run(
+            lambda conn: self._move(conn, [the_app], target, "down", emit, confirmed)
+        )
+
+    async def _confirmed(
+        self,
+        questioner: Questioner | None,
+        apps: list[OrmarApp],
+        target: str,
+        direction: Literal["up", "down"],
+    ) -> list[Plan] | None:
+        """The plans the questioner agreed to (``None`` without a questioner).
+
+        The question is asked on the caller's loop, before the write and outside the lock;
+        the write then runs these plans or refuses (:class:`PlanChangedError`).
+        """
+        if questioner is None:
+            return None
+        plans = await self.runner.run(lambda conn: self._plans(conn, apps, target, direction))
+        question = confirm_move(direction, plans)
+        if question is not None and not await questioner.ask(question):
+            raise NotConfirmedError("not confirmed; nothing changed")
+        return plans
+
+    def _plans(
+        self,
+        conn: Connection,
+        apps: list[OrmarApp],
+        target: str,
+        direction: Literal["up", "down"],
+    ) -> list[Plan]:
+        plans = []
+        for app in apps:
+            scripts = self.scripts(app)
+            if scripts.has_scripts():
+                current, resolved, steps = plan_app(conn, scripts, target, direction)
+                plans.append(Plan(app.name, direction, current, resolved, steps))
+        return plans
 
     def _ordered(self, apps: Sequence[str | OrmarApp] | None) -> list[OrmarApp]:
         if apps is None:
@@ -238,6 +289,22 @@ class MigrationEngine:
 
         return await self.runner.run(run)
 
+    def _check_unchanged(
+        self,
+        conn: Connection,
+        apps: list[OrmarApp],
+        target: str,
+        direction: Literal["up", "down"],
+        confirmed: list[Plan],
+    ) -> None:
+        """Under the lock: refuse unless the plans are still the ones that were confirmed."""
+        try:
+            now = self._plans(conn, apps, target, direction)
+        except MigrationError:
+            raise PlanChangedError(f"{PLAN_CHANGED} (nothing was changed)") from None
+        if [p.key for p in now] != [p.key for p in confirmed]:
+            raise PlanChangedError(f"{PLAN_CHANGED} (nothing was changed)")
+
     def _move(
         self,
         conn: Connection,
@@ -245,10 +312,14 @@ class MigrationEngine:
         target: str,
         direction: Literal["up", "down"],
         emit: Callable[[ProgressEvent], None],
+        confirmed: list[Plan] | None = None,
     ) -> UpgradeResult:
         with self._lock(conn):
             ledger.ensure(conn)
             conn.commit()
+            if confirmed is not None:
+                self._check_unchanged(conn, apps, target, direction, confirmed)
+                conn.commit()
             return apply(
                 conn,
                 apps,

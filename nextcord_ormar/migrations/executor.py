@@ -21,10 +21,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from ..apps import OrmarApp
-from ..errors import first_line
+from ..errors import MigrationError, first_line
 from . import ledger
+from .effects import count_rows, losses_of
 from .results import AppRun, ProgressEvent, RevisionInfo, Step, UpgradeResult
-from .scripts import AppScripts, MigrationError, script_drops
+from .scripts import AppScripts
 
 __all__ = ["ProgressCallback", "apply", "emitter", "plan_app"]
 
@@ -57,8 +58,13 @@ def plan_app(
         if _is_below(scripts, current, resolved):
             raise MigrationError(f"app {app.name!r} is at {current}, below {resolved}; use upgrade")
         path = list(reversed(scripts.path_between(resolved, current)))
-    steps = [scripts.info(s) for s in path]
-    steps = [dataclasses.replace(s, destructive=script_drops(s.path, direction)) for s in steps]
+    steps = [
+        dataclasses.replace(
+            scripts.info(s),
+            losses=tuple(count_rows(conn, losses_of(s, direction, scripts.dialect_name))),
+        )
+        for s in path
+    ]
     return current, resolved, steps
 
 

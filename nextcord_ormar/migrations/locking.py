@@ -18,15 +18,11 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy.engine import Connection
 
-from .scripts import MigrationError
+from ..errors import LockTimeoutError
 
 __all__ = ["LockTimeoutError", "advisory_key", "lock_name", "migration_lock"]
 
 _POLL = 0.1
-
-
-class LockTimeoutError(MigrationError, TimeoutError):
-    """Another process (or bot) is migrating this database; it did not finish in time."""
 
 
 # Session-level locks: they survive the commit Alembic makes after every migration.

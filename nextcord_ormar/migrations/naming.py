@@ -6,7 +6,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from ..errors import NextcordOrmarError
+from ..errors import InvalidMessageError
 
 __all__ = ["MAX_MESSAGE_LENGTH", "MAX_SLUG_LENGTH", "clean_message", "next_revision_id", "slugify"]
 
@@ -16,10 +16,6 @@ MAX_SLUG_LENGTH = 40
 MAX_MESSAGE_LENGTH = 500
 
 _ID_RE = re.compile(r"^(\d+)_")
-
-
-class InvalidMessageError(NextcordOrmarError, ValueError):
-    """A migration message that cannot be used (too long)."""
 
 
 def slugify(text: str, limit: int = MAX_SLUG_LENGTH) -> str:

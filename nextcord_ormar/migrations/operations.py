@@ -213,11 +213,3 @@ def warnings_for(
                     "any row holds NULL there"
                 )
     return found
-
-
-def is_destructive(upgrade_ops: ops.OpContainer | None) -> bool:
-    """Whether the operations drop anything (tables, columns, indexes, constraints)."""
-    if upgrade_ops is None:
-        return False
-    drops = (ops.DropTableOp, ops.DropColumnOp, ops.DropIndexOp, ops.DropConstraintOp)
-    return any(isinstance(op, drops) for op in flatten(upgrade_ops))

@@ -9,6 +9,7 @@ from typing import Literal
 __all__ = [
     "AppStatus",
     "CheckResult",
+    "Loss",
     "MakeResult",
     "Operation",
     "Plan",
@@ -43,6 +44,46 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class Loss:
+    """Something a migration step destroys or may damage, with the rows at stake when known.
+
+    ``kind``: ``table``, ``column``, ``index``, ``constraint``, ``narrowing`` (a type that
+    may not hold the values), ``sql`` (raw ``DROP``/``TRUNCATE``/``DELETE``) or ``unknown``
+    (the step could not be read; assume the worst).
+    """
+
+    kind: Literal["table", "column", "index", "constraint", "narrowing", "sql", "unknown"]
+    table: str | None
+    name: str | None = None
+    detail: str = ""
+    rows: int | None = None
+
+    def _rows(self, what: str) -> str:
+        if self.rows is None:
+            return ""
+        return f" ({self.rows} row{'s' if self.rows != 1 else ''} {what})"
+
+    def describe(self) -> str:
+        """One line in the danger wording both faces show: ``drops table x (3 rows lost)``."""
+        if self.kind == "table":
+            return f"drops table {self.table} and all its rows" + self._rows("lost")
+        if self.kind == "column":
+            return f"drops column {self.table}.{self.name}: its data is lost" + self._rows(
+                "hold it"
+            )
+        if self.kind in ("index", "constraint"):
+            return f"drops {self.kind} {self.name} on {self.table}"
+        if self.kind == "narrowing":
+            return (
+                f"changes {self.table}.{self.name} to {self.detail}: existing values may not fit"
+                + self._rows("in the table")
+            )
+        if self.kind == "sql":
+            return f"runs destructive SQL: {self.detail}"
+        return f"cannot be checked before it runs ({self.detail}); it may drop data"
+
+
+@dataclass(frozen=True)
 class RevisionInfo:
     """One migration script of an app."""
 
@@ -54,8 +95,13 @@ class RevisionInfo:
     applied: bool | None = None
     is_head: bool = False
     script: str | None = None
-    #: In a plan: whether running this step drops something (table, column, index...).
-    destructive: bool = False
+    #: In a plan: what running this step drops or may damage (see :class:`Loss`).
+    losses: tuple[Loss, ...] = ()
+
+    @property
+    def destructive(self) -> bool:
+        """Whether running this step (in the plan's direction) drops or may damage data."""
+        return bool(self.losses)
 
     @property
     def filename(self) -> str:
@@ -165,10 +211,6 @@ class AppStatus:
     #: Applied revisions whose script changed since it was applied (checksum differs).
     tampered: list[str] = field(default_factory=list)
 
-    @property
-    def up_to_date(self) -> bool:
-        return not self.pending and not self.differs and not self.tampered
-
 
 @dataclass
 class Plan:
@@ -179,6 +221,11 @@ class Plan:
     current: str | None
     target: str | None
     steps: list[RevisionInfo]
+
+    @property
+    def key(self) -> tuple[str, str | None, tuple[str, ...]]:
+        """What was confirmed: the app, its from-revision and the exact revisions to run."""
+        return (self.app, self.current, tuple(s.revision for s in self.steps))
 
 
 @dataclass

@@ -21,9 +21,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ..database import BotDatabase, scrub_password
-from ..errors import first_line
-from .scripts import MigrationError
+from ..database import BotDatabase
+from ..errors import MigrationError, NextcordOrmarError, first_line
+from ..redact import scrub
 
 __all__ = ["GIL_SWITCH_INTERVAL", "Runner"]
 
@@ -53,7 +53,7 @@ class Runner:
 
     def scrub(self, text: str) -> str:
         """``text`` without the database password."""
-        return scrub_password(text, self.database.sa_url)
+        return scrub(text, self.database.sa_url)
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(connection)`` where it cannot stall the caller's loop; commit at the end."""
@@ -72,6 +72,8 @@ class Runner:
                 await self.database.connect()
             async with self.database.engine.connect() as conn:
                 return await conn.run_sync(wrapped)
+        except NextcordOrmarError:
+            raise  # already a message for the user (LockTimeoutError is an OSError too)
         except (OSError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
             raise MigrationError(
                 f"database error on {self.database.url}: {self.scrub(first_line(exc))}"

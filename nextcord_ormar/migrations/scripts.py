@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import functools
 import io
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
 from ..apps import OrmarApp
-from ..errors import NextcordOrmarError
+from ..errors import MigrationError, UnknownRevisionError
 from .environment import ATTRIBUTE, AppEnvironment
 from .results import RevisionInfo
 
@@ -31,31 +30,8 @@ __all__ = [
 TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
 
 
-class MigrationError(NextcordOrmarError):
-    """A migration command could not be carried out; the message says why."""
-
-
-class UnknownRevisionError(MigrationError, LookupError):
-    """A revision name that the app's history does not have."""
-
-
 def _ini_escape(value: str) -> str:
     return value.replace("%", "%%")
-
-
-_DROP_RE = re.compile(
-    r"\bop\.(drop_table|drop_column|drop_index|drop_constraint)\b|batch_op\.(drop_column|drop_index|drop_constraint)\b"
-)
-
-
-def script_drops(path: Path, direction: str) -> bool:
-    """Whether the script's ``upgrade()`` (or ``downgrade()``) drops anything."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return False
-    up, _, down = text.partition("def downgrade(")
-    return bool(_DROP_RE.search(up if direction == "up" else down))
 
 
 class AppScripts:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import re
 import sys
 import threading
 import traceback
@@ -20,23 +19,16 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from sqlalchemy.engine import make_url
-
 from ..apps import OrmarApp
 from ..bot import DatabaseBotMixin
-from ..errors import (
-    AppConflictError,
-    AppNameError,
-    DatabaseURLError,
-    DriverMissingError,
-    NextcordOrmarError,
-    UnknownAppError,
-)
-from ..migrations import AppRun, InvalidMessageError, MigrationEngine, UnknownRevisionError
+from ..errors import ConfigError, NextcordOrmarError, NotConfirmedError, UsageError, first_line
+from ..migrations import AppRun, MigrationEngine
 from ..migrations.naming import clean_message
+from ..migrations.questions import Question
+from ..redact import Scrubber
 from . import output
-from .parser import PROG, UsageError, parser
-from .project import ConfigError, load_bot, read_config
+from .parser import PROG, parser
+from .project import load_bot, read_config
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -45,23 +37,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-#: Errors about the command line or the project's set-up (exit status 2).
-_USAGE_ERRORS: tuple[type[BaseException], ...] = (
-    ConfigError,
-    UsageError,
-    UnknownAppError,
-    UnknownRevisionError,
-    InvalidMessageError,
-    DatabaseURLError,
-    DriverMissingError,
-    AppNameError,
-    AppConflictError,
-)
-
 #: Commands that only read the scripts and need no database connection.
 _OFFLINE_COMMANDS = {"heads", "show"}
-
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z0-9+]+://[^:/@\s]*):(?P<password>[^@\s]+)@", re.I)
 
 
 def _say_waiting(timeout: float) -> Callable[[], None]:
@@ -76,41 +53,38 @@ def _say_waiting(timeout: float) -> Callable[[], None]:
     return say
 
 
-class _Secrets:
-    """Passwords that must never reach the terminal; :meth:`scrub` replaces them with ``***``."""
-
-    def __init__(self) -> None:
-        self.values: set[str] = set()
-
-    def add_url(self, url: object) -> None:
-        if url is None:
-            return
-        password = getattr(url, "password", None)
-        if password is None and isinstance(url, str):
-            try:
-                password = make_url(url).password
-            except Exception:
-                match = _URL_PASSWORD.search(url)
-                password = match.group("password") if match else None
-        if password:
-            self.values.add(str(password))
-
-    def scrub(self, text: str) -> str:
-        text = _URL_PASSWORD.sub(r"\g<scheme>:***@", text)
-        for value in sorted(self.values, key=len, reverse=True):
-            text = text.replace(value, "***")
-        return text
-
-
 class _ScrubFilter(logging.Filter):
-    def __init__(self, secrets: _Secrets) -> None:
+    def __init__(self, scrub: Scrubber) -> None:
         super().__init__()
-        self.secrets = secrets
+        self.scrub = scrub
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.secrets.scrub(record.getMessage())
+        record.msg = self.scrub(record.getMessage())
         record.args = None
         return True
+
+
+class _Prompt:
+    """The terminal's questioner: ``--yes``, a ``[y/N]`` prompt, or a refusal naming ``--yes``."""
+
+    def __init__(self, cli: Cli) -> None:
+        self.cli = cli
+
+    async def ask(self, question: Question) -> bool:
+        args = self.cli.args
+        if args.yes:
+            return True
+        if args.no_input or not sys.stdin.isatty():
+            raise NotConfirmedError(
+                f"{question.summary()}; nothing changed. Run again with --yes to confirm"
+            )
+        self.cli.say(output.question_lines(question))
+        self.cli.stdout.write(output.PROMPT)
+        self.cli.stdout.flush()
+        answer = await asyncio.to_thread(sys.stdin.readline)
+        if answer.strip().lower() in ("y", "yes"):
+            return True
+        raise NotConfirmedError("not confirmed; nothing changed")
 
 
 class Cli:
@@ -121,8 +95,7 @@ class Cli:
         self.stdout = stdout
         self.stderr = stderr
         self.verbose = bool(args.verbose)
-        self.secrets = _Secrets()
-        self.secrets.add_url(args.database_url)
+        self.scrub = Scrubber(args.database_url)
         self.bot: DatabaseBotMixin | None = None
         self.engine: MigrationEngine | None = None
 
@@ -130,26 +103,25 @@ class Cli:
 
     def say(self, lines: Iterable[str]) -> None:
         for line in lines:
-            self.stdout.write(self.secrets.scrub(line) + "\n")
+            self.stdout.write(self.scrub(line) + "\n")
         self.stdout.flush()
 
     def error(self, message: str) -> None:
         """One line on stderr: the first line of ``message`` (drivers add more)."""
-        first = next((line for line in message.strip().splitlines() if line.strip()), "")
-        self.stderr.write(f"{PROG}: error: {self.secrets.scrub(first.strip())}\n")
+        self.stderr.write(f"{PROG}: error: {self.scrub(first_line(message))}\n")
         self.stderr.flush()
 
     def _traceback(self, exc: BaseException) -> None:
         if self.verbose:
             text = "".join(traceback.format_exception(exc))
-            self.stderr.write(self.secrets.scrub(text))
+            self.stderr.write(self.scrub(text))
 
     @contextmanager
     def _diagnostics(self) -> Iterator[None]:
         """Logging (with ``--verbose``) and Python warnings as scrubbed one-line messages."""
         handler = logging.StreamHandler(self.stderr)
         handler.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(_ScrubFilter(self.secrets))
+        handler.addFilter(_ScrubFilter(self.scrub))
         root = logging.getLogger()
         old_level = root.level
         root.addHandler(handler)
@@ -169,11 +141,8 @@ class Cli:
             file: TextIO | None = None,
             line: str | None = None,
         ) -> None:
-            text = str(message).strip().splitlines()
-            self.stderr.write(
-                self.secrets.scrub(f"{PROG}: warning: {text[0] if text else category.__name__}")
-                + "\n"
-            )
+            text = first_line(str(message)) or category.__name__
+            self.stderr.write(self.scrub(f"{PROG}: warning: {text}") + "\n")
 
         warnings.showwarning = showwarning
         try:
@@ -193,15 +162,12 @@ class Cli:
             except NextcordOrmarError as exc:
                 self.error(str(exc))
                 self._traceback(exc)
-                return EXIT_USAGE if isinstance(exc, _USAGE_ERRORS) else EXIT_FAILURE
-            except UsageError as exc:
-                self.error(str(exc))
-                return EXIT_USAGE
+                return EXIT_USAGE if exc.usage else EXIT_FAILURE
             except KeyboardInterrupt:
                 self.error("interrupted")
                 return EXIT_INTERRUPTED
             except Exception as exc:
-                first = (str(exc).strip().splitlines() or [""])[0]
+                first = first_line(str(exc))
                 detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
                 hint = "" if self.verbose else " (run with --verbose for the traceback)"
                 self.error(f"unexpected error: {detail}{hint}")
@@ -212,10 +178,10 @@ class Cli:
         self._check_arguments()
         bot = load_bot(read_config(self.args.config))
         self.bot = bot
-        self.secrets.add_url(bot.database.sa_url)
+        self.scrub.add(bot.database.sa_url)
         if self.args.database_url:
             bot.set_database_url(self.args.database_url)
-            self.secrets.add_url(bot.database.sa_url)
+            self.scrub.add(bot.database.sa_url)
         if not bot.registry.apps:
             raise ConfigError(
                 "the bot has no apps: its module must load the cogs' extensions when imported "
@@ -287,7 +253,9 @@ class Cli:
             for app in apps:
                 await self._print_sql(engine, app, self.args.revision, "up")
             return EXIT_OK
-        result = await engine.upgrade(apps if self.args.app else None, self.args.revision)
+        result = await engine.upgrade(
+            apps if self.args.app else None, self.args.revision, questioner=_Prompt(self)
+        )
         return self._print_runs(engine, result.apps, [a.name for a in apps])
 
     async def cmd_downgrade(self, engine: MigrationEngine) -> int:
@@ -295,7 +263,7 @@ class Cli:
         if self.args.sql:
             await self._print_sql(engine, app, self.args.revision, "down")
             return EXIT_OK
-        result = await engine.downgrade(app, self.args.revision)
+        result = await engine.downgrade(app, self.args.revision, questioner=_Prompt(self))
         return self._print_runs(engine, result.apps, [app.name])
 
     async def _print_sql(

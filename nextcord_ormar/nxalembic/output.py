@@ -18,6 +18,7 @@ from ..migrations import (
     SqlResult,
     StampResult,
 )
+from ..migrations.questions import ConfirmMove, Question
 
 __all__ = [
     "display_path",
@@ -25,6 +26,27 @@ __all__ = [
     "rev",
     "run_lines",
 ]
+
+
+#: What the terminal asks after showing a question.
+PROMPT = "Go ahead? [y/N] "
+
+
+def question_lines(question: Question) -> list[str]:
+    """A question of the engine, before the ``[y/N]`` prompt."""
+    if not isinstance(question, ConfirmMove):
+        return [question.summary()]
+    verb = "undo" if question.direction == "down" else "apply"
+    count = len(question.steps)
+    lines = [f"This will {verb} {_plural(count, 'migration')}:"]
+    for plan in question.plans:
+        lines.append(f"  {plan.app}: {rev(plan.current)} -> {rev(plan.target)}")
+        for step in plan.steps:
+            lines.append(f"    {step.revision} {step.message}".rstrip())
+            lines += [f"      ! {loss.describe()}" for loss in step.losses]
+    if question.losses:
+        lines.append("Data they drop cannot be brought back.")
+    return lines
 
 
 def rev(revision: str | None) -> str:

@@ -10,13 +10,11 @@ import argparse
 import sys
 from typing import NoReturn
 
+from ..errors import UsageError
+
 __all__ = ["PROG", "NxalembicParser", "UsageError", "build_parser", "parser"]
 
 PROG = "nxalembic"
-
-
-class UsageError(Exception):
-    """The command line could not be parsed; the message is one line for the user."""
 
 
 class NxalembicParser(argparse.ArgumentParser):
@@ -47,8 +45,10 @@ history: its own versions folder and its own version table.
 
 _EPILOG = """\
 workflow: 'nxalembic migrate' writes a migration per changed app; read it, then
-'nxalembic upgrade' applies it. Exit status: 0 success, 1 failure (or, for 'check',
-models that differ from the database), 2 usage or configuration error.
+'nxalembic upgrade' applies it. A step that drops data, and every downgrade, asks
+first on a terminal; in scripts pass --yes. Exit status: 0 success, 1 failure (or a
+question left unanswered, or, for 'check', models that differ from the database),
+2 usage or configuration error.
 """
 
 _REVISION_HELP = (
@@ -99,6 +99,23 @@ def _app_option(sub: argparse.ArgumentParser, what: str) -> None:
         "--app",
         metavar="APP",
         help=f"{what} only this app (default: every app, in dependency order)",
+    )
+
+
+def _answer_options(sub: argparse.ArgumentParser) -> None:
+    """``--yes`` / ``--no-input``: how a question (a dropping step, a downgrade) is answered."""
+    group = sub.add_argument_group("questions")
+    group.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="answer yes: run steps that drop data (and downgrades) without asking",
+    )
+    group.add_argument(
+        "--no-input",
+        action="store_true",
+        help="never prompt, even on a terminal: a step that needs a yes is refused (exit 1) "
+        "unless --yes is given (the default when stdin is not a terminal)",
     )
 
 
@@ -155,7 +172,8 @@ def build_parser() -> NxalembicParser:
         "upgrade",
         "apply pending migrations",
         "Apply the pending migrations of every app (referenced apps first), or of one app "
-        "up to REVISION.",
+        "up to REVISION. When a migration drops data, nxalembic shows what and asks first "
+        "(on a terminal); elsewhere it refuses unless --yes is given.",
         aliases=["update"],
     )
     _app_option(upgrade, "upgrade")
@@ -164,6 +182,7 @@ def build_parser() -> NxalembicParser:
         action="store_true",
         help="print the SQL the upgrade would run, and change nothing",
     )
+    _answer_options(upgrade)
     upgrade.add_argument(
         "revision",
         metavar="REVISION",
@@ -175,7 +194,9 @@ def build_parser() -> NxalembicParser:
     downgrade = command(
         "downgrade",
         "undo migrations of one app",
-        "Undo migrations of one app, by default the last one applied.",
+        "Undo migrations of one app, by default the last one applied. nxalembic shows what "
+        "each step drops and asks first (on a terminal); elsewhere it refuses unless --yes "
+        "is given.",
     )
     downgrade.add_argument("app", metavar="APP", help="the app to downgrade")
     downgrade.add_argument(
@@ -190,6 +211,7 @@ def build_parser() -> NxalembicParser:
         action="store_true",
         help="print the SQL the downgrade would run, and change nothing",
     )
+    _answer_options(downgrade)
 
     current = command(
         "current",

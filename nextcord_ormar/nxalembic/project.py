@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bot import DatabaseBotMixin
-from ..errors import NextcordOrmarError
+from ..errors import ConfigError, NextcordOrmarError, first_line
 
 __all__ = ["DEFAULT_CONFIG", "SECTION", "ConfigError", "ProjectConfig", "load_bot", "read_config"]
 
@@ -25,10 +25,6 @@ __all__ = ["DEFAULT_CONFIG", "SECTION", "ConfigError", "ProjectConfig", "load_bo
 DEFAULT_CONFIG = "nxalembic.ini"
 #: The section of the ini file that holds nxalembic's keys.
 SECTION = "nxalembic"
-
-
-class ConfigError(NextcordOrmarError):
-    """nxalembic cannot find or use the bot: the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +52,7 @@ def read_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
     try:
         parser.read(file, encoding="utf-8")
     except (configparser.Error, UnicodeDecodeError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"cannot read {file}: {detail}") from None
+        raise ConfigError(f"cannot read {file}: {first_line(exc)}") from None
     if not parser.has_section(SECTION):
         raise ConfigError(
             f"{file} has no [{SECTION}] section; add one with 'module' (the import path of "
@@ -110,9 +105,9 @@ def _import_error(module: str, exc: BaseException) -> ConfigError:
                 f"cannot import bot module {module!r}: no module named {missing!r} "
                 f"(run nxalembic from your bot's folder, or fix 'module' in {DEFAULT_CONFIG})"
             )
-    text = str(exc).strip().splitlines()
-    detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-    return ConfigError(f"importing bot module {module!r} failed: {detail}")
+    detail = first_line(str(exc))
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return ConfigError(f"importing bot module {module!r} failed: {what}")
 
 
 def _search_path(config: ProjectConfig) -> list[str]:

@@ -148,13 +148,13 @@ def test_workflow_from_an_empty_database_through_every_command(project: BotProje
     assert "awards_awards" in project.tables()
 
     # -- downgrade one step, then to base --------------------------------------------------
-    run = project.ok("downgrade", "economy")
+    run = project.ok("downgrade", "economy", "--yes")
     assert run.out.splitlines() == [
         "economy: 0002 -> 0001 (1 migration)",
         "  undid 0002 Fill in: by hand!",
     ]
     assert project.version("economy") == "0001"
-    run = project.ok("downgrade", "awards", "base")
+    run = project.ok("downgrade", "awards", "base", "--yes")
     assert run.out.splitlines() == [
         "awards: 0001 -> base (1 migration)",
         "  undid 0001 create awards",
