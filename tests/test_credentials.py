@@ -26,7 +26,8 @@ QUERY_URLS = [
 
 
 @pytest.mark.parametrize("url", QUERY_URLS)
-def test_query_string_credentials_are_masked_everywhere(url: str) -> None:
+async def test_query_string_credentials_are_masked_everywhere(url: str) -> None:
+    # async: nextcord 2.6's Client needs a current event loop to be created
     bot = Bot(database_url=url)
     for shown in (repr(database), database.url, bot.database_url, mask_url(url)):
         assert SECRET not in shown, shown
@@ -36,7 +37,7 @@ def test_query_string_credentials_are_masked_everywhere(url: str) -> None:
     assert "bob" in bot.database_url
 
 
-def test_an_unencoded_at_sign_in_the_password_is_masked_whole() -> None:
+async def test_an_unencoded_at_sign_in_the_password_is_masked_whole() -> None:
     url = "postgresql://bob:nxo-t@st-s3cret@127.0.0.1:5432/db"
     bot = Bot(database_url=url)
     for shown in (repr(database), database.url, bot.database_url, mask_url(url)):
