@@ -16,8 +16,7 @@ import sqlalchemy
 from ormar.fields.many_to_many import ManyToManyField
 from ormar.models.metaclass import ModelMetaclass
 
-from ..errors import AppNameError
-from .identifiers import MAX_IDENTIFIER_LENGTH
+from .identifiers import check_identifier
 
 if TYPE_CHECKING:
     from .app import OrmarApp
@@ -55,11 +54,8 @@ class AppConfig(ormar.OrmarConfig):
         # that first default gets the app's prefix. An explicit name is kept as written.
         if value and self._tablename is None and not self._explicit_tablename:
             value = self._app.table_name(value)
-        elif value and len(value) > MAX_IDENTIFIER_LENGTH:
-            raise AppNameError(
-                f"table name {value!r} is longer than {MAX_IDENTIFIER_LENGTH} characters, "
-                "the limit PostgreSQL sets"
-            )
+        elif value:
+            check_identifier("table name", value)
         self._tablename = value
 
     @property  # type: ignore[override]
