@@ -17,6 +17,7 @@ import sqlalchemy
 
 from nextcord_ormar import AppModel, AppNameError, Bot, OrmarApp, database, metadata, registry
 from tests import long_names
+from tests.cli.project import cog_source
 from tests.conftest import CogProject
 from tests.long_names import CASES, DIRECTORY
 
@@ -147,5 +148,87 @@ async def test_long_names_create_and_hold_rows_on_every_database(
                 expected |= {str(fk.name) for fk in table.foreign_key_constraints}
             # the database holds exactly the names of the models, not a shortened copy
             assert expected <= in_database[table.name], table.name
+    finally:
+        await bot.close()
+
+
+def status_cog(app: str, values: tuple[str, ...]) -> str:
+    """A cog whose app has a model with an ``ormar.Enum`` of an enum class called ``Status``."""
+    members = "".join(f"    {value} = {value!r}\n" for value in values)
+    return cog_source(
+        app,
+        f"class Status(enum.Enum):\n{members}\n\n"
+        "class Ticket(AppModel):\n"
+        "    ormar_config = app.config()\n"
+        "    id: int = ormar.Integer(primary_key=True)\n"
+        f"    status: Status = ormar.Enum(enum_class=Status, default=Status.{values[0]})\n",
+        imports="import enum",
+    )
+
+
+def enum_type_names(app: str) -> list[str]:
+    return [
+        str(column.type.name)
+        for table in registry.get(app).tables
+        for column in table.columns
+        if isinstance(column.type, sqlalchemy.Enum)
+    ]
+
+
+def test_two_apps_with_the_same_enum_class_get_their_own_type_names(
+    cog_project: CogProject,
+) -> None:
+    cog_project.write("cogs/__init__.py", "")
+    cog_project.write("cogs/tickets.py", status_cog("tickets", ("open", "closed")))
+    cog_project.write("cogs/reports.py", status_cog("reports", ("pending", "reviewed")))
+    cog_project.write(f"cogs/{CASES}.py", status_cog(CASES, ("new",)))
+    for app in ("tickets", "reports", CASES):
+        importlib.import_module(f"cogs.{app}")
+    assert enum_type_names("tickets") == ["tickets_status"]
+    assert enum_type_names("reports") == ["reports_status"]
+    assert enum_type_names(CASES) == [f"{CASES}_status"]
+
+    importlib.reload(sys.modules["cogs.tickets"])  # named once, not prefixed twice
+    assert enum_type_names("tickets") == ["tickets_status"]
+
+
+def test_a_long_enum_class_name_is_fitted(cog_project: CogProject) -> None:
+    source = status_cog(CASES, ("new",)).replace("Status", "StatusOfTheModerationCaseWorkflow")
+    cog_project.write("cogs/__init__.py", "")
+    cog_project.write(f"cogs/{CASES}.py", source)
+    importlib.import_module(f"cogs.{CASES}")
+    (name,) = enum_type_names(CASES)
+    assert len(name) == 63
+    assert name.startswith(f"{CASES}_statusofthe")
+
+
+async def test_same_enum_class_in_two_apps_on_one_database(
+    db_url: str, cog_project: CogProject
+) -> None:
+    cog_project.write("cogs/__init__.py", "")
+    cog_project.write("cogs/tickets.py", status_cog("tickets", ("open", "closed")))
+    cog_project.write("cogs/reports.py", status_cog("reports", ("pending", "reviewed")))
+    bot = Bot(database_url=db_url)
+    bot.load_extension("cogs.tickets")
+    bot.load_extension("cogs.reports")
+    await bot.connect_database()
+    try:
+        tables = app_tables()
+        async with database.engine.begin() as conn:
+            await conn.run_sync(lambda c: metadata.create_all(c, tables=tables))
+        tickets = sys.modules["cogs.tickets"]
+        reports = sys.modules["cogs.reports"]
+        await tickets.Ticket.objects.create(status=tickets.Status.closed)
+        await reports.Ticket.objects.create(status=reports.Status.reviewed)
+        assert [t.status for t in await tickets.Ticket.objects.all()] == [tickets.Status.closed]
+        assert [t.status for t in await reports.Ticket.objects.all()] == [reports.Status.reviewed]
+        if database.engine.dialect.name == "postgresql":
+            async with database.engine.connect() as conn:
+                types = await conn.run_sync(
+                    lambda c: {e["name"]: e["labels"] for e in sqlalchemy.inspect(c).get_enums()}
+                )
+            assert types["tickets_status"] == ["open", "closed"]
+            assert types["reports_status"] == ["pending", "reviewed"]
+            assert "status" not in types
     finally:
         await bot.close()

@@ -6,7 +6,8 @@ takes anything. With app prefixes the names ormar and SQLAlchemy make on their o
 every name on the apps' metadata is fitted to 63 characters here, the same way on every
 database, run and machine: the name is cut and ends with a hash of the full name. A column
 name cannot be shortened (models and queries use it), so a longer one is refused when the
-model is defined.
+model is defined. Enum types are named after their app, so that two cogs' ``Status`` enums
+are two types on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "check_identifier",
     "fit_identifier",
     "metadata",
+    "name_enum_types",
 ]
 
 #: The shortest identifier limit of the supported databases (PostgreSQL: 63, MySQL: 64).
@@ -120,6 +122,18 @@ def _fit_name(item: sqlalchemy.Constraint | sqlalchemy.Index, table: object) -> 
     if _watched(table) and isinstance(name, str) and len(name) > MAX_IDENTIFIER_LENGTH:
         fitted = fit_identifier(name)
         item.name = conv(fitted) if isinstance(name, conv) else fitted
+
+
+def name_enum_types(table: sqlalchemy.Table, app_name: str) -> None:
+    """Name the enum types of ``table``'s columns ``<app>_<enum class, lowercase>``, fitted.
+
+    PostgreSQL keeps enum types beside tables, one namespace per schema: without the
+    prefix, two cogs that each define ``class Status(enum.Enum)`` would share one type.
+    """
+    for column in table.columns:
+        kind = column.type
+        if isinstance(kind, sqlalchemy.Enum) and kind.enum_class is not None:
+            kind.name = fit_identifier(f"{app_name}_{kind.enum_class.__name__.lower()}")
 
 
 #: The metadata every app's tables live in.

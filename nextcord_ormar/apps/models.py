@@ -16,7 +16,7 @@ import sqlalchemy
 from ormar.fields.many_to_many import ManyToManyField
 from ormar.models.metaclass import ModelMetaclass
 
-from .identifiers import check_identifier
+from .identifiers import check_identifier, name_enum_types
 
 if TYPE_CHECKING:
     from .app import OrmarApp
@@ -65,6 +65,8 @@ class AppConfig(ormar.OrmarConfig):
     @table.setter
     def table(self, value: sqlalchemy.Table | None) -> None:
         # ormar builds the table once the model's columns are known: the app's contents changed.
+        if value is not None:
+            name_enum_types(value, self._app.name)
         self._table = value
         self._app._invalidate()
 
