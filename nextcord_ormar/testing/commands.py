@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .errors import DiscordAPIError, invalid_form_body, merge_errors, nest_error
+from .http import json_response, parse_json
 from .messages import read_body
 
 if TYPE_CHECKING:
     from .models import Guild
-    from .server import LocalDiscord
+    from .world import World
 
 __all__ = ["CommandStore", "OptionType"]
 
@@ -85,8 +86,8 @@ def check_command(payload: Json) -> None:
 class CommandStore:
     """The application's registered commands: global ones and per guild, as stored JSON."""
 
-    def __init__(self, discord: LocalDiscord) -> None:
-        self._discord = discord
+    def __init__(self, world: World) -> None:
+        self._world = world
         self._global: dict[int, Json] = {}
         self._guilds: dict[int, dict[int, Json]] = {}
 
@@ -139,7 +140,7 @@ class CommandStore:
 
     def _store(self, payload: Json, guild_id: int | None, existing: Json | None) -> Json:
         check_command(payload)
-        world = self._discord.world
+        world = self._world
         stored = copy.deepcopy(payload)
         stored["type"] = int(stored.get("type") or 1)
         stored.setdefault("description", "")
@@ -214,33 +215,33 @@ class CommandStore:
         )
 
     def _scope(self, request: web.Request) -> int | None:
-        if int(request.match_info["app"]) != self._discord.world.application.id:
+        if int(request.match_info["app"]) != self._world.application.id:
             raise DiscordAPIError(403, 50001, "Missing Access")
         guild = request.match_info.get("guild")
         if guild is None:
             return None
-        if int(guild) not in self._discord.world.guilds:
+        if int(guild) not in self._world.guilds:
             raise DiscordAPIError(404, 10004, "Unknown Guild")
         return int(guild)
 
     async def _list(self, request: web.Request) -> web.Response:
         guild_id = self._scope(request)
         commands = self.global_commands() if guild_id is None else self.guild_commands(guild_id)
-        return self._discord.json(commands)
+        return json_response(commands)
 
     async def _create(self, request: web.Request) -> web.Response:
         guild_id = self._scope(request)
         payload, _ = await read_body(request)
         command, created = self.upsert(payload, guild_id)
-        return self._discord.json(command, status=201 if created else 200)
+        return json_response(command, status=201 if created else 200)
 
     async def _overwrite(self, request: web.Request) -> web.Response:
         guild_id = self._scope(request)
         text = await request.text()
-        payloads = self._discord.loads(text or "[]")
+        payloads = parse_json(text or "[]")
         if not isinstance(payloads, list):
             raise invalid_form_body(nest_error("_root", "LIST_TYPE_CONVERT", "Only arrays."))
-        return self._discord.json(self.overwrite(payloads, guild_id))
+        return json_response(self.overwrite(payloads, guild_id))
 
     def _find(self, request: web.Request) -> tuple[int | None, int]:
         guild_id = self._scope(request)
@@ -251,12 +252,12 @@ class CommandStore:
 
     async def _get_one(self, request: web.Request) -> web.Response:
         guild_id, command_id = self._find(request)
-        return self._discord.json(copy.deepcopy(self._bucket(guild_id)[command_id]))
+        return json_response(copy.deepcopy(self._bucket(guild_id)[command_id]))
 
     async def _edit(self, request: web.Request) -> web.Response:
         guild_id, command_id = self._find(request)
         payload, _ = await read_body(request)
-        return self._discord.json(self.edit(command_id, payload, guild_id))
+        return json_response(self.edit(command_id, payload, guild_id))
 
     async def _delete(self, request: web.Request) -> web.Response:
         guild_id, command_id = self._find(request)
@@ -265,7 +266,7 @@ class CommandStore:
 
     async def _permissions(self, request: web.Request) -> web.Response:
         self._scope(request)
-        return self._discord.json([])
+        return json_response([])
 
     async def _no_perms(self, request: web.Request) -> web.Response:
         self._scope(request)

@@ -19,6 +19,7 @@ from .errors import (
     unknown_webhook,
 )
 from .handles import INITIAL_KINDS, InteractionHandle, Rejection, Reply, ReplyKind
+from .http import json_response
 from .messages import (
     MESSAGE_FLAG_EPHEMERAL,
     MESSAGE_FLAG_LOADING,
@@ -247,7 +248,7 @@ class InteractionResponses:
             await discord.post_message(message)
         self._record(handle, self._reply("followup", data, files, message))
         if request.query.get("wait", "false").lower() in ("1", "true"):
-            return discord.json(message.payload(discord.base_url))
+            return json_response(message.payload(discord.base_url))
         return web.Response(status=204)
 
     async def _get_message(self, request: web.Request) -> web.Response:
@@ -257,7 +258,7 @@ class InteractionResponses:
             message = self._target(handle, request)
         except DiscordAPIError as error:
             raise self._reject(handle, request, error) from None
-        return self._discord.json(message.payload(self._discord.base_url))
+        return json_response(message.payload(self._discord.base_url))
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         handle = self._webhook_handle(request)
@@ -273,7 +274,7 @@ class InteractionResponses:
         discord.edit_message(message, data, files)
         kind: ReplyKind = "edit" if message is handle.message else "followup_edit"
         self._record(handle, self._reply(kind, data, files, message))
-        return discord.json(message.payload(discord.base_url))
+        return json_response(message.payload(discord.base_url))
 
     async def _delete_message(self, request: web.Request) -> web.Response:
         handle = self._webhook_handle(request)

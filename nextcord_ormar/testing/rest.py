@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from .errors import DiscordAPIError, unknown_message
+from .http import json_response
 from .messages import RecordedMessage, check_message, read_body
 from .models import Channel, ChannelType
 from .responses import store_files
@@ -55,10 +56,10 @@ class RestRoutes:
     # -- login and discovery -------------------------------------------------------------
 
     async def _gateway(self, request: web.Request) -> web.Response:
-        return self._discord.json({"url": self._discord.gateway_url})
+        return json_response({"url": self._discord.gateway_url})
 
     async def _gateway_bot(self, request: web.Request) -> web.Response:
-        return self._discord.json(
+        return json_response(
             {
                 "url": self._discord.gateway_url,
                 "shards": 1,
@@ -73,23 +74,23 @@ class RestRoutes:
 
     async def _me(self, request: web.Request) -> web.Response:
         bot = self._discord.world.bot
-        return self._discord.json(bot.payload() | {"verified": True, "mfa_enabled": False})
+        return json_response(bot.payload() | {"verified": True, "mfa_enabled": False})
 
     async def _user(self, request: web.Request) -> web.Response:
         user = self._discord.world.users.get(int(request.match_info["user"]))
         if user is None:
             raise DiscordAPIError(404, 10013, "Unknown User")
-        return self._discord.json(user.payload())
+        return json_response(user.payload())
 
     async def _open_dm(self, request: web.Request) -> web.Response:
         data, _ = await read_body(request)
         user = self._discord.world.users.get(int(data.get("recipient_id") or 0))
         if user is None:
             raise DiscordAPIError(400, 50033, "Invalid Recipient(s)")
-        return self._discord.json(self._discord.world.dm_channel(user).payload())
+        return json_response(self._discord.world.dm_channel(user).payload())
 
     async def _application(self, request: web.Request) -> web.Response:
-        return self._discord.json(self._discord.world.application.payload())
+        return json_response(self._discord.world.application.payload())
 
     # -- channels and messages -----------------------------------------------------------
 
@@ -110,7 +111,7 @@ class RestRoutes:
         return message
 
     async def _channel(self, request: web.Request) -> web.Response:
-        return self._discord.json(self._channel_of(request).payload())
+        return json_response(self._channel_of(request).payload())
 
     async def _no_content(self, request: web.Request) -> web.Response:
         self._channel_of(request)
@@ -121,7 +122,7 @@ class RestRoutes:
         limit = int(request.query.get("limit", "50"))
         newest_first = list(reversed(channel.messages))[:limit]
         base = self._discord.base_url
-        return self._discord.json([m.payload(base) for m in newest_first])
+        return json_response([m.payload(base) for m in newest_first])
 
     async def _send(self, request: web.Request) -> web.Response:
         channel = self._channel_of(request)
@@ -142,10 +143,10 @@ class RestRoutes:
             tts=bool(data.get("tts")),
         )
         await discord.post_message(message)
-        return discord.json(message.payload(discord.base_url))
+        return json_response(message.payload(discord.base_url))
 
     async def _get_message(self, request: web.Request) -> web.Response:
-        return self._discord.json(self._message_of(request).payload(self._discord.base_url))
+        return json_response(self._message_of(request).payload(self._discord.base_url))
 
     async def _edit(self, request: web.Request) -> web.Response:
         message = self._message_of(request)
@@ -156,7 +157,7 @@ class RestRoutes:
         check_message(data, uploads, discord.limits, creating=False)
         files = store_files(discord, uploads, data)
         discord.edit_message(message, data, files)
-        return discord.json(message.payload(discord.base_url))
+        return json_response(message.payload(discord.base_url))
 
     async def _delete(self, request: web.Request) -> web.Response:
         self._discord.delete_message(self._message_of(request))
@@ -180,28 +181,28 @@ class RestRoutes:
         data = guild.payload()
         for key in ("channels", "members", "threads", "presences", "voice_states"):
             data.pop(key, None)
-        return self._discord.json(data)
+        return json_response(data)
 
     async def _guild_channels(self, request: web.Request) -> web.Response:
         guild = self._discord.world.guilds[self._guild_of(request)]
-        return self._discord.json([c.payload() for c in guild.channels])
+        return json_response([c.payload() for c in guild.channels])
 
     async def _guild_roles(self, request: web.Request) -> web.Response:
         guild = self._discord.world.guilds[self._guild_of(request)]
-        return self._discord.json([r.payload() for r in guild.roles])
+        return json_response([r.payload() for r in guild.roles])
 
     async def _guild_members(self, request: web.Request) -> web.Response:
         guild = self._discord.world.guilds[self._guild_of(request)]
         limit = int(request.query.get("limit", "1"))
         members = list(guild.members.values())[:limit]
-        return self._discord.json([m.payload() for m in members])
+        return json_response([m.payload() for m in members])
 
     async def _guild_member(self, request: web.Request) -> web.Response:
         guild = self._discord.world.guilds[self._guild_of(request)]
         member = guild.get_member(int(request.match_info["user"]))
         if member is None:
             raise DiscordAPIError(404, 10007, "Unknown Member")
-        return self._discord.json(member.payload())
+        return json_response(member.payload())
 
     # -- CDN -----------------------------------------------------------------------------
 

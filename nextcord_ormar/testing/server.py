@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import secrets
 import socket
@@ -21,6 +20,7 @@ from .actions import UserActions
 from .commands import CommandStore
 from .errors import DiscordAPIError
 from .gateway import Gateway, Intents
+from .http import json_response
 from .interactions import Interactions
 from .messages import Limits, RecordedFile, RecordedMessage
 from .models import (
@@ -133,7 +133,7 @@ class LocalDiscord(UserActions):
         self.limits = limits or Limits()
         self.reaction_delay = reaction_delay
         self.token = self._make_token()
-        self.commands = CommandStore(self)
+        self.commands = CommandStore(self.world)
         self.interactions = Interactions(self)
         self.gateway = Gateway(
             self.world,
@@ -231,21 +231,6 @@ class LocalDiscord(UserActions):
 
     # -- HTTP plumbing -------------------------------------------------------------------
 
-    def json(self, data: Any, *, status: int = 200) -> web.Response:
-        """A JSON response whose Content-Type is exactly ``application/json``."""
-        return web.Response(
-            body=json.dumps(data).encode("utf-8"),
-            status=status,
-            headers={"Content-Type": "application/json"},
-        )
-
-    def loads(self, text: str) -> Any:
-        """Parse a JSON request body."""
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DiscordAPIError(400, 50109, "The request body contains invalid JSON.") from exc
-
     def _needs_auth(self, path: str) -> bool:
         if not path.startswith(API_PREFIX):
             return False
@@ -276,7 +261,7 @@ class LocalDiscord(UserActions):
                 raise DiscordAPIError(401, 0, "401: Unauthorized")
             response = await handler(request)
         except DiscordAPIError as error:
-            response = self.json(error.body(), status=error.status)
+            response = json_response(error.body(), status=error.status)
             record.error = error.message
         except web.HTTPException:
             raise
@@ -284,7 +269,7 @@ class LocalDiscord(UserActions):
             _log.exception("local Discord: %s %s crashed", request.method, request.path)
             record.error = repr(exc)
             self.server_errors.append(record)
-            response = self.json(
+            response = json_response(
                 {"message": f"local Discord could not handle this: {exc!r}", "code": 50035},
                 status=400,
             )
