@@ -36,6 +36,7 @@ from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy.dialects import postgresql
 
 from ..apps import fit_identifier
+from .results import Operation
 
 __all__ = [
     "PLUGIN",
@@ -43,6 +44,8 @@ __all__ = [
     "CreateEnumTypeOp",
     "DropEnumTypeOp",
     "EnumTypeOp",
+    "RetypeEnumColumnOp",
+    "describe_enum",
     "enum_warnings",
 ]
 
@@ -81,12 +84,12 @@ class DropEnumTypeOp(EnumTypeOp):
 class AlterEnumTypeOp(EnumTypeOp):
     """Change the labels of type ``name`` from ``old_values`` to ``values``.
 
-    ``columns`` are the ``(table, column)`` pairs of the type in the database, cast to the
-    rebuilt type when values are removed or reordered.
+    ``columns`` are the ``(table, column, server default)`` of the type in the database,
+    cast to the rebuilt type when values are removed or reordered.
     """
 
     old_values: tuple[str, ...] = ()
-    columns: tuple[tuple[str, str], ...] = field(default=())
+    columns: tuple[tuple[str, str, str | None], ...] = field(default=())
 
     def reverse(self) -> AlterEnumTypeOp:
         return AlterEnumTypeOp(self.name, self.old_values, self.values, self.columns)
@@ -103,6 +106,27 @@ class AlterEnumTypeOp(EnumTypeOp):
     def only_adds(self) -> bool:
         """Whether the old labels keep their order within the new ones (ADD VALUE suffices)."""
         return [v for v in self.values if v in self.old_values] == list(self.old_values)
+
+
+@dataclass
+class RetypeEnumColumnOp(EnumTypeOp):
+    """Move ``table.column`` from enum type ``old_name`` to type ``name`` (a renamed type)."""
+
+    table: str = ""
+    column: str = ""
+    old_name: str = ""
+    default: str | None = None  # the server default as reflected (cast to ``old_name``)
+
+    def reverse(self) -> RetypeEnumColumnOp:
+        default = _recast(self.default, self.old_name, self.name)
+        return RetypeEnumColumnOp(self.old_name, (), self.table, self.column, self.name, default)
+
+
+def _recast(default: str | None, old: str, new: str) -> str | None:
+    """A reflected default (``'OPEN'::old``) cast to type ``new`` instead."""
+    if default is None or not default.endswith(f"::{old}"):
+        return default
+    return default[: -len(old)] + new
 
 
 def enum_warnings(op: ops.MigrateOperation) -> list[str]:
@@ -137,7 +161,7 @@ def _enum_name(type_: Any) -> str | None:
 def _compare_enums(
     autogen_context: AutogenContext, upgrade_ops: ops.UpgradeOps
 ) -> PriorityDispatchResult:
-    """After Alembic's own comparison: create, alter and drop the app's enum types."""
+    """After Alembic's own comparison: create, alter, retype and drop the app's enum types."""
     conn = autogen_context.connection
     metadata = autogen_context.metadata
     if conn is None or not isinstance(metadata, sqlalchemy.MetaData):
@@ -146,31 +170,45 @@ def _compare_enums(
     existing = {
         e["name"]: tuple(e["labels"]) for e in inspector.get_enums() if e.get("visible", True)
     }
-    own_tables = [
+    own = [
         t
         for t in metadata.sorted_tables
         if autogen_context.run_object_filters(t, t.name, "table", False, None)
     ]
+    own_names = {t.name for t in own}
     wanted: dict[str, tuple[str, ...]] = {}
-    for table in own_tables:
-        for column in table.columns:
-            name = _enum_name(column.type)
-            if name is not None:
-                wanted.setdefault(name, tuple(getattr(column.type, "enums", ())))
+    for column in (c for t in own for c in t.columns):
+        if (name := _enum_name(column.type)) is not None:
+            wanted.setdefault(name, tuple(getattr(column.type, "enums", ())))
     used_anywhere = {_enum_name(c.type) for t in metadata.tables.values() for c in t.columns}
     in_db = set(inspector.get_table_names())
-    db_columns: dict[str, list[tuple[str, str]]] = {}
-    for table in own_tables:
-        if table.name not in in_db:
-            continue
+    db_columns: dict[str, list[tuple[str, str, str | None]]] = {}
+    retypes: list[ops.MigrateOperation] = []
+    for table in (t for t in own if t.name in in_db):
         for col in inspector.get_columns(table.name):
-            name = _enum_name(col["type"])
-            if name is not None:
-                db_columns.setdefault(name, []).append((table.name, col["name"]))
+            if (name := _enum_name(col["type"])) is None:
+                continue
+            db_columns.setdefault(name, []).append((table.name, col["name"], col.get("default")))
+            model_col = table.columns.get(col["name"])
+            new = _enum_name(model_col.type) if model_col is not None else None
+            if new is not None and new != name:  # the type was renamed (same labels or not)
+                values = wanted[new]
+                retypes.append(
+                    RetypeEnumColumnOp(
+                        new, values, table.name, col["name"], name, col.get("default")
+                    )
+                )
 
     first: list[ops.MigrateOperation] = []
     for name, values in wanted.items():
-        _refuse_foreign(conn, name, {t.name for t in own_tables})
+        foreign = sorted(_users(conn, name) - own_names)
+        if foreign:
+            from .scripts import MigrationError  # scripts imports this module (via environment)
+
+            raise MigrationError(
+                f"enum type {name!r} is already used by table {foreign[0]}, which is not this "
+                "app's; give the Python enum a name of its own"
+            )
         if name not in existing:
             first.append(CreateEnumTypeOp(name, values))
         elif existing[name] != values:
@@ -179,17 +217,17 @@ def _compare_enums(
     last: list[ops.MigrateOperation] = [
         DropEnumTypeOp(name, existing[name])
         for name in sorted(set(db_columns) - used_anywhere)
-        if name in existing
+        if name in existing and _users(conn, name) <= own_names
     ]
     _no_implicit_types(upgrade_ops)
-    upgrade_ops.ops[:0] = first
+    upgrade_ops.ops[:0] = first + retypes
     upgrade_ops.ops.extend(last)
     return PriorityDispatchResult.CONTINUE
 
 
-def _refuse_foreign(conn: Any, name: str, own: set[str]) -> None:
-    """Refuse to take over an enum type that another app's (or an unowned) table uses."""
-    users = conn.execute(
+def _users(conn: Any, name: str) -> set[str]:
+    """The tables (of any app, or none) with a column of enum type ``name``."""
+    rows = conn.execute(
         sqlalchemy.text(
             "SELECT DISTINCT c.relname FROM pg_attribute a "
             "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_type t ON t.oid = a.atttypid "
@@ -197,15 +235,8 @@ def _refuse_foreign(conn: Any, name: str, own: set[str]) -> None:
             "AND c.relkind = 'r' AND pg_table_is_visible(c.oid)"
         ),
         {"name": name},
-    ).scalars()
-    foreign = sorted(set(users) - own)
-    if foreign:
-        from .scripts import MigrationError  # scripts imports this module (via environment)
-
-        raise MigrationError(
-            f"enum type {name!r} is already used by table {foreign[0]}, which is not this "
-            "app's; give the Python enum a name of its own"
-        )
+    )
+    return {str(row[0]) for row in rows}
 
 
 def _explicit(type_: Any) -> Any:
@@ -237,6 +268,16 @@ def _explicit_column(column: sqlalchemy.Column[Any]) -> sqlalchemy.Column[Any]:
     return copy
 
 
+def _leave_enum_columns(
+    autogen_context: AutogenContext, alter_column_op: ops.AlterColumnOp, *args: Any
+) -> PriorityDispatchResult:
+    """No column type change between two enum types: :func:`_compare_enums` handles those."""
+    conn_col, metadata_col = args[-2], args[-1]
+    if _enum_name(conn_col.type) and _enum_name(metadata_col.type):
+        return PriorityDispatchResult.STOP
+    return PriorityDispatchResult.CONTINUE
+
+
 def setup(plugin: Plugin) -> None:
     """Register the comparator for PostgreSQL (Alembic calls this once, at import)."""
     plugin.add_autogenerate_comparator(
@@ -245,6 +286,13 @@ def setup(plugin: Plugin) -> None:
         "enums",
         qualifier="postgresql",
         priority=DispatchPriority.LAST,
+    )
+    plugin.add_autogenerate_comparator(
+        _leave_enum_columns,
+        "column",
+        "types",
+        qualifier="postgresql",
+        priority=DispatchPriority.FIRST,
     )
 
 
@@ -297,41 +345,62 @@ def _render_alter(autogen_context: AutogenContext, op: AlterEnumTypeOp) -> list[
             lines.append(_sql(autogen_context, statement))
         return lines
     old = _quote(autogen_context, fit_identifier(f"{op.name}_old"))
+    before, casts, after = [], [], []
+    for table, column, default in op.columns:
+        alter = f"ALTER TABLE {_quote(autogen_context, table)} ALTER COLUMN "
+        alter += _quote(autogen_context, column)
+        casts.append(_cast(autogen_context, table, column, op.name))
+        if default is not None:  # a default of the old type cannot be cast automatically
+            before.append(f"{alter} DROP DEFAULT")
+            after.append(f"{alter} SET DEFAULT {default}")
     statements = [
+        *before,
         f"ALTER TYPE {q} RENAME TO {old}",
         _create_sql(autogen_context, op.name, op.values),
-        *(
-            f"ALTER TABLE {_quote(autogen_context, table)} ALTER COLUMN "
-            f"{_quote(autogen_context, column)} TYPE {q} USING "
-            f"{_quote(autogen_context, column)}::text::{q}"
-            for table, column in op.columns
-        ),
+        *casts,
         f"DROP TYPE {old}",
+        *after,
     ]
     return [_sql(autogen_context, s) for s in statements]
+
+
+def _cast(autogen_context: AutogenContext, table: str, column: str, type_name: str) -> str:
+    q = _quote(autogen_context, type_name)
+    col = _quote(autogen_context, column)
+    return (
+        f"ALTER TABLE {_quote(autogen_context, table)} ALTER COLUMN {col} TYPE {q} "
+        f"USING {col}::text::{q}"
+    )
+
+
+@renderers.dispatch_for(RetypeEnumColumnOp)
+def _render_retype(autogen_context: AutogenContext, op: RetypeEnumColumnOp) -> str | list[str]:
+    cast = _sql(autogen_context, _cast(autogen_context, op.table, op.column, op.name))
+    if op.default is None:
+        return cast
+    alter = f"ALTER TABLE {_quote(autogen_context, op.table)} ALTER COLUMN "
+    alter += _quote(autogen_context, op.column)
+    default = _recast(op.default, op.old_name, op.name)
+    return [
+        _sql(autogen_context, f"{alter} DROP DEFAULT"),
+        cast,
+        _sql(autogen_context, f"{alter} SET DEFAULT {default}"),
+    ]
 
 
 # -- describing -----------------------------------------------------------------------------
 
 
-def enum_kind(op: EnumTypeOp) -> str:
-    """The kind of an enum operation in a make/check result."""
-    if isinstance(op, CreateEnumTypeOp):
-        return "create_enum"
-    if isinstance(op, DropEnumTypeOp):
-        return "drop_enum"
-    return "alter_enum"
-
-
-def enum_detail(op: EnumTypeOp) -> str:
-    """What an enum operation changes, for a make/check result."""
+def describe_enum(op: EnumTypeOp) -> Operation:
+    """An enum operation as data, for make/check results."""
+    if isinstance(op, RetypeEnumColumnOp):
+        return Operation("alter_column", op.table, op.column, f"type {op.old_name} -> {op.name}")
     if isinstance(op, AlterEnumTypeOp):
         parts = []
         if op.added:
             parts.append("add " + ", ".join(op.added))
         if op.removed:
             parts.append("remove " + ", ".join(op.removed))
-        if not parts:
-            parts.append("reorder")
-        return "; ".join(parts)
-    return ", ".join(op.values)
+        return Operation("alter_enum", None, op.name, "; ".join(parts) or "reorder")
+    kind = "create_enum" if isinstance(op, CreateEnumTypeOp) else "drop_enum"
+    return Operation(kind, None, op.name, ", ".join(op.values))

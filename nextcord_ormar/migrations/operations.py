@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy
 from alembic.operations import ops
 
-from .enums import EnumTypeOp, enum_detail, enum_kind, enum_warnings
+from .enums import EnumTypeOp, describe_enum, enum_warnings
 from .naming import slugify
 from .results import Operation
 
@@ -90,7 +90,7 @@ def describe(op: ops.MigrateOperation) -> Operation:
             "drop_constraint", op.table_name, _name(op.constraint_name), op.constraint_type or ""
         )
     if isinstance(op, EnumTypeOp):
-        return Operation(enum_kind(op), None, op.name, enum_detail(op))
+        return describe_enum(op)
     if isinstance(op, ops.CreateTableCommentOp | ops.DropTableCommentOp):
         return Operation("table_comment", op.table_name)
     name = type(op).__name__

@@ -194,3 +194,58 @@ def test_enum_added_in_a_later_migration_is_created_and_dropped(project: BotProj
     assert "status" not in project.columns("tickets_tickets")
     project.ok("upgrade")
     assert len(enum_types(project)) == 1
+
+
+def log_source(type_name: str, values: tuple[str, ...]) -> str:
+    """A plain SQLAlchemy table of the app whose enum type name is given explicitly."""
+    labels = ", ".join(repr(v) for v in values)
+    return (
+        "log = sqlalchemy.Table(\n"
+        "    'tickets_log', app.metadata,\n"
+        "    sqlalchemy.Column('id', sqlalchemy.Integer, primary_key=True, autoincrement=False),\n"
+        f"    sqlalchemy.Column('level', sqlalchemy.Enum({labels}, name={type_name!r}),\n"
+        "                      nullable=False, server_default='INFO'),\n"
+        ")\n"
+        "app.add_table(log)\n"
+    )
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_renamed_enum_type_and_removed_value_with_a_server_default(project: BotProject) -> None:
+    """A type renamed (as per-app naming renames old global ones): the columns move to the
+    new type and the old one is dropped; removing a value keeps the column's default."""
+    project.write_cog("tickets", log_source("level", ("INFO", "WARN", "ERROR")))
+    project.write_bot("cogs.tickets")
+    project.ok("migrate")
+    project.ok("upgrade")
+    assert_clean(project, "tickets")
+    project.execute("INSERT INTO tickets_log (id, level) VALUES (1, 'ERROR'), (2, DEFAULT)")
+
+    project.write_cog("tickets", log_source("tickets_level", ("INFO", "WARN", "ERROR")))
+    made = project.ok("migrate")
+    assert "create enum tickets_level" in made.out, made
+    assert "alter column tickets_log.level (type level -> tickets_level)" in made.out, made
+    assert "drop enum level" in made.out, made
+    project.ok("upgrade")
+    assert_clean(project, "tickets")
+    assert enum_types(project) == {"tickets_level"}
+    assert project.rows("SELECT id, level::text FROM tickets_log ORDER BY id") == [
+        (1, "ERROR"),
+        (2, "INFO"),
+    ]
+
+    project.write_cog("tickets", log_source("tickets_level", ("INFO", "ERROR")))
+    made = project.ok("migrate")
+    assert "alter enum tickets_level (remove WARN)" in made.out, made
+    assert "warning: removes WARN from enum type tickets_level" in made.out, made
+    project.ok("upgrade")
+    assert_clean(project, "tickets")
+    project.execute("INSERT INTO tickets_log (id) VALUES (3)")
+    assert project.rows("SELECT level::text FROM tickets_log WHERE id = 3") == [("INFO",)]
+
+    project.ok("downgrade", "tickets", "0001")
+    assert enum_types(project) == {"level"}
+    assert len(project.rows("SELECT id FROM tickets_log")) == 3
+    project.execute("DELETE FROM tickets_log")
+    project.ok("downgrade", "tickets", "base")
+    assert enum_types(project) == set()
