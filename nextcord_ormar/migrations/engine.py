@@ -476,7 +476,8 @@ class MigrationEngine:
         if steps and self.dialect_name == "sqlite":  # batches need the tables: replay them
 
             def replay(conn: Connection) -> SqlResult:
-                sql = replay_sql(conn, self.scripts(the_app), way, resolved or "base")
+                revisions = [step.revision for step in steps]
+                sql = replay_sql(conn, self.scripts(the_app), way, resolved or "base", revisions)
                 return SqlResult(the_app.name, way, current, resolved, sql)
 
             return await self.runner.run(replay)

@@ -17,7 +17,8 @@ from alembic import command
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
-from .scripts import AppScripts
+from ..errors import first_line
+from .scripts import AppScripts, MigrationError
 
 __all__ = ["replay_sql"]
 
@@ -55,9 +56,16 @@ def _literal(conn: Connection, statement: str, parameters: Any, context: Any) ->
 
 
 def replay_sql(
-    conn: Connection, scripts: AppScripts, direction: Literal["up", "down"], destination: str
+    conn: Connection,
+    scripts: AppScripts,
+    direction: Literal["up", "down"],
+    destination: str,
+    pending: list[str],
 ) -> str:
-    """The SQL that moving the app to ``destination`` runs, replayed on a copy of the schema."""
+    """The SQL that moving the app to ``destination`` runs, replayed on a copy of the schema.
+
+    ``pending`` are the revisions that will run, in order (to say which one failed).
+    """
     schema = _schema(conn)
     version_table = scripts.app.version_table
     versions = _versions(conn, version_table)
@@ -86,12 +94,24 @@ def replay_sql(
                 if not statement.lstrip().upper().startswith(_LOOKS):
                     statements.append(_literal(c, statement, parameters, context).strip())
 
+            done: list[str] = []
+
+            def applied(*, step: Any, **_: Any) -> None:
+                done.append(str(step.up_revision_id))
+
             event.listen(copy, "before_cursor_execute", capture)
-            cfg = scripts.config(connection=copy)
-            if direction == "up":
-                command.upgrade(cfg, destination)
-            else:
-                command.downgrade(cfg, destination)
+            cfg = scripts.config(connection=copy, on_version_apply=applied)
+            try:
+                if direction == "up":
+                    command.upgrade(cfg, destination)
+                else:
+                    command.downgrade(cfg, destination)
+            except Exception as exc:
+                failed = pending[len(done)] if len(done) < len(pending) else "a migration"
+                raise MigrationError(
+                    f"cannot preview the SQL: {failed} failed on a copy of the schema "
+                    f"({type(exc).__name__}: {first_line(exc)})"
+                ) from None
             copy.rollback()
     finally:
         engine.dispose()

@@ -63,3 +63,31 @@ def test_sql_renders_batch_operations_on_sqlite(sqlite_project: BotProject) -> N
     assert "DROP TABLE economy_members" in run.out, run
     assert project.version("economy") == "0002"
     assert set(project.columns("economy_members")) == {"id", "name", "nick"}
+
+
+def test_sql_says_in_one_line_why_a_migration_cannot_be_previewed(
+    sqlite_project: BotProject,
+) -> None:
+    project = sqlite_project
+    project.write_cog("economy", members())
+    project.write_bot("cogs.economy")
+    project.ok("migrate")
+    project.ok("upgrade")
+    project.ok("migrate", "--app", "economy", "--empty", "-m", "backfill")
+    path = project.root / "cogs" / "economy" / "migrations" / "0002_backfill.py"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace(
+            "def upgrade() -> None:\n",
+            "def upgrade() -> None:\n    op.execute('INSERT INTO economy_missing VALUES (1)')\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    run = project.nx("upgrade", "--sql")
+    assert run.code == 1, run
+    assert "Traceback" not in run.output
+    (line,) = run.err.splitlines()
+    assert line.startswith("nxalembic: error: cannot preview the SQL: 0002 failed on a copy"), run
+    assert "no such table: economy_missing" in line, run
+    assert project.version("economy") == "0001"
