@@ -101,11 +101,9 @@ def replay_sql(
 
             event.listen(copy, "before_cursor_execute", capture)
             cfg = scripts.config(connection=copy, on_version_apply=applied)
+            move = command.upgrade if direction == "up" else command.downgrade
             try:
-                if direction == "up":
-                    command.upgrade(cfg, destination)
-                else:
-                    command.downgrade(cfg, destination)
+                move(cfg, destination)
             except Exception as exc:
                 failed = pending[len(done)] if len(done) < len(pending) else "a migration"
                 raise MigrationError(
