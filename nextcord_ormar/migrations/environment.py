@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy.engine import Connection
 
-from . import enums
+from . import enum_compare
 from .ledger import LEDGER_TABLE
 
 __all__ = ["ATTRIBUTE", "AppEnvironment", "run_environment"]
@@ -71,8 +71,8 @@ class AppEnvironment:
         }
         if self.process_revision_directives is not None:
             opts["process_revision_directives"] = self.process_revision_directives
-        # -- enum types owned by the app (PostgreSQL; see .enums) --
-        opts["autogenerate_plugins"] = ["alembic.autogenerate.*", enums.PLUGIN]
+        # -- enum types owned by the app (PostgreSQL; see .enum_compare) --
+        opts["autogenerate_plugins"] = ["alembic.autogenerate.*", enum_compare.PLUGIN]
         # -- end enum types --
         return opts
 
