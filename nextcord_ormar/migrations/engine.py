@@ -36,6 +36,7 @@ from .executor import ProgressCallback, apply, emitter, plan_app
 from .locking import migration_lock
 from .naming import clean_message, next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
+from .preview import replay_sql
 from .questions import Questioner, confirm_move
 from .results import (
     AppStatus,
@@ -472,6 +473,14 @@ class MigrationEngine:
             return plan_app(conn, self.scripts(the_app), goal, way)
 
         current, resolved, steps = await self.runner.run(plan)
+        if steps and self.dialect_name == "sqlite":  # batches need the tables: replay them
+
+            def replay(conn: Connection) -> SqlResult:
+                revisions = [step.revision for step in steps]
+                sql = replay_sql(conn, self.scripts(the_app), way, resolved or "base", revisions)
+                return SqlResult(the_app.name, way, current, resolved, sql)
+
+            return await self.runner.run(replay)
 
         def render() -> SqlResult:
             scripts = AppScripts(the_app, self.dialect_name)

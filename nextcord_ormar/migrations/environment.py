@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy.engine import Connection
 
+from . import enum_compare
 from .ledger import LEDGER_TABLE
 
 __all__ = ["ATTRIBUTE", "AppEnvironment", "run_environment"]
@@ -70,6 +71,9 @@ class AppEnvironment:
         }
         if self.process_revision_directives is not None:
             opts["process_revision_directives"] = self.process_revision_directives
+        # -- enum types owned by the app (PostgreSQL; see .enum_compare) --
+        opts["autogenerate_plugins"] = ["alembic.autogenerate.*", enum_compare.PLUGIN]
+        # -- end enum types --
         return opts
 
 

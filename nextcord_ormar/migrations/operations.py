@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy
 from alembic.operations import ops
 
+from .enums import EnumTypeOp, describe_enum, enum_warnings
 from .naming import slugify
 from .results import Operation
 
@@ -26,6 +27,8 @@ def flatten(upgrade_ops: ops.OpContainer) -> Iterator[ops.MigrateOperation]:
 
 
 def _type_text(type_: Any) -> str:
+    if isinstance(type_, sqlalchemy.Enum):
+        return f"ENUM({', '.join(type_.enums)})"
     try:
         return str(type_.compile())
     except Exception:
@@ -86,6 +89,8 @@ def describe(op: ops.MigrateOperation) -> Operation:
         return Operation(
             "drop_constraint", op.table_name, _name(op.constraint_name), op.constraint_type or ""
         )
+    if isinstance(op, EnumTypeOp):
+        return describe_enum(op)
     if isinstance(op, ops.CreateTableCommentOp | ops.DropTableCommentOp):
         return Operation("table_comment", op.table_name)
     name = type(op).__name__
@@ -121,6 +126,8 @@ def _name_piece(op: Operation, prefix: str) -> str:
         return f"unique {table} {op.detail.replace(',', '')}"
     if kind == "create_foreign_key":
         return f"fk {table} {_short_table(op.detail.removeprefix('-> '), prefix)}"
+    if kind == "alter_enum":
+        return f"alter enum {_short_table(op.name, prefix)}"
     if kind.startswith("drop_"):
         return f"drop {op.name or table}"
     return f"{kind} {table}"
@@ -128,7 +135,9 @@ def _name_piece(op: Operation, prefix: str) -> str:
 
 def name_from_operations(operations: Iterable[Operation], prefix: str) -> str:
     """A readable migration name: ``add wallets balance``, ``create wallets and 2 more``."""
-    pieces = [_name_piece(op, prefix) for op in operations]
+    # an enum type created or dropped goes with the table or column that uses it
+    chosen = [op for op in operations if op.kind not in ("create_enum", "drop_enum")]
+    pieces = [_name_piece(op, prefix) for op in chosen or operations]
     if not pieces:
         return "empty"
     # the leading creates often repeat per table; keep distinct ones in order
@@ -174,6 +183,7 @@ def warnings_for(
         return []
     found: list[str] = []
     for op in flatten(upgrade_ops):
+        found += enum_warnings(op)
         if isinstance(op, ops.DropTableOp):
             found.append(f"drops table {op.table_name} and all its rows")
         elif isinstance(op, ops.DropColumnOp):

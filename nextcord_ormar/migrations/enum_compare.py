@@ -1,0 +1,177 @@
+"""The comparator behind :mod:`.enums`: finds the app's enum types to create, alter, drop.
+
+Registered as an Alembic autogenerate plugin (:data:`PLUGIN`) for PostgreSQL. It runs after
+Alembic's own comparison and only looks at the types the app's own tables use.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import sqlalchemy
+from alembic.autogenerate.api import AutogenContext
+from alembic.operations import ops
+from alembic.runtime.plugins import Plugin
+from alembic.util import DispatchPriority, PriorityDispatchResult
+from sqlalchemy.dialects import postgresql
+
+from .enums import (
+    AlterEnumTypeOp,
+    CreateEnumTypeOp,
+    DropEnumTypeOp,
+    RetypeEnumColumnOp,
+)
+
+__all__ = ["PLUGIN"]
+
+#: The Alembic plugin name :meth:`.AppEnvironment.options` enables.
+PLUGIN = "nextcord_ormar.enums"
+
+
+def _enum_name(type_: Any) -> str | None:
+    """The database type name of a native enum type, else ``None``."""
+    if isinstance(type_, sqlalchemy.Enum) and type_.native_enum and type_.name:
+        return str(type_.name)
+    return None
+
+
+def _compare_enums(
+    autogen_context: AutogenContext, upgrade_ops: ops.UpgradeOps
+) -> PriorityDispatchResult:
+    """After Alembic's own comparison: create, alter, retype and drop the app's enum types."""
+    conn = autogen_context.connection
+    metadata = autogen_context.metadata
+    if conn is None or not isinstance(metadata, sqlalchemy.MetaData):
+        return PriorityDispatchResult.CONTINUE
+    inspector: Any = autogen_context.inspector  # PostgreSQL's, with get_enums()
+    existing = {
+        e["name"]: tuple(e["labels"]) for e in inspector.get_enums() if e.get("visible", True)
+    }
+    own = [
+        t
+        for t in metadata.sorted_tables
+        if autogen_context.run_object_filters(t, t.name, "table", False, None)
+    ]
+    own_names = {t.name for t in own}
+    wanted: dict[str, tuple[str, ...]] = {}
+    for column in (c for t in own for c in t.columns):
+        if (name := _enum_name(column.type)) is not None:
+            wanted.setdefault(name, tuple(getattr(column.type, "enums", ())))
+    used_anywhere = {_enum_name(c.type) for t in metadata.tables.values() for c in t.columns}
+    in_db = set(inspector.get_table_names())
+    db_columns: dict[str, list[tuple[str, str, str | None]]] = {}
+    retypes: list[ops.MigrateOperation] = []
+    for table in (t for t in own if t.name in in_db):
+        for col in inspector.get_columns(table.name):
+            if (name := _enum_name(col["type"])) is None:
+                continue
+            db_columns.setdefault(name, []).append((table.name, col["name"], col.get("default")))
+            model_col = table.columns.get(col["name"])
+            new = _enum_name(model_col.type) if model_col is not None else None
+            if new is not None and new != name:  # the type was renamed (same labels or not)
+                values = wanted[new]
+                retypes.append(
+                    RetypeEnumColumnOp(
+                        new, values, table.name, col["name"], name, col.get("default")
+                    )
+                )
+
+    first: list[ops.MigrateOperation] = []
+    for name, values in wanted.items():
+        foreign = sorted(_users(conn, name) - own_names)
+        if foreign:
+            from .scripts import MigrationError  # scripts imports this module (via environment)
+
+            raise MigrationError(
+                f"enum type {name!r} is already used by table {foreign[0]}, which is not this "
+                "app's; give the Python enum a name of its own"
+            )
+        if name not in existing:
+            first.append(CreateEnumTypeOp(name, values))
+        elif existing[name] != values:
+            columns = tuple(db_columns.get(name, ()))
+            first.append(AlterEnumTypeOp(name, values, existing[name], columns))
+    last: list[ops.MigrateOperation] = [
+        DropEnumTypeOp(name, existing[name])
+        for name in sorted(set(db_columns) - used_anywhere)
+        if name in existing and _users(conn, name) <= own_names
+    ]
+    _no_implicit_types(upgrade_ops)
+    upgrade_ops.ops[:0] = first + retypes
+    upgrade_ops.ops.extend(last)
+    return PriorityDispatchResult.CONTINUE
+
+
+def _users(conn: Any, name: str) -> set[str]:
+    """The tables (of any app, or none) with a column of enum type ``name``."""
+    rows = conn.execute(
+        sqlalchemy.text(
+            "SELECT DISTINCT c.relname FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE t.typname = :name AND t.typtype = 'e' AND NOT a.attisdropped "
+            "AND c.relkind = 'r' AND pg_table_is_visible(c.oid)"
+        ),
+        {"name": name},
+    )
+    return {str(row[0]) for row in rows}
+
+
+def _explicit(type_: Any) -> Any:
+    """A column type that leaves creating the enum type to :class:`CreateEnumTypeOp`."""
+    if _enum_name(type_) is None:
+        return type_
+    return postgresql.ENUM(*type_.enums, name=type_.name, create_type=False)
+
+
+def _no_implicit_types(container: ops.OpContainer) -> None:
+    """Give the enum columns of new tables and columns ``create_type=False`` (copies)."""
+    for op in container.ops:
+        if isinstance(op, ops.OpContainer):
+            _no_implicit_types(op)
+        elif isinstance(op, ops.CreateTableOp):
+            op.columns = [
+                _explicit_column(c) if isinstance(c, sqlalchemy.Column) else c for c in op.columns
+            ]
+        elif isinstance(op, ops.AddColumnOp):
+            op.column = _explicit_column(op.column)
+
+
+def _explicit_column(column: sqlalchemy.Column[Any]) -> sqlalchemy.Column[Any]:
+    """``column``, or for an enum column a copy of it with :func:`_explicit`'s type."""
+    if _enum_name(column.type) is None:
+        return column
+    copy = column._copy()
+    copy.type = _explicit(column.type)
+    return copy
+
+
+def _leave_enum_columns(
+    autogen_context: AutogenContext, alter_column_op: ops.AlterColumnOp, *args: Any
+) -> PriorityDispatchResult:
+    """No column type change between two enum types: :func:`_compare_enums` handles those."""
+    conn_col, metadata_col = args[-2], args[-1]
+    if _enum_name(conn_col.type) and _enum_name(metadata_col.type):
+        return PriorityDispatchResult.STOP
+    return PriorityDispatchResult.CONTINUE
+
+
+def setup(plugin: Plugin) -> None:
+    """Register the comparator for PostgreSQL (Alembic calls this once, at import)."""
+    plugin.add_autogenerate_comparator(
+        _compare_enums,
+        "autogenerate",
+        "enums",
+        qualifier="postgresql",
+        priority=DispatchPriority.LAST,
+    )
+    plugin.add_autogenerate_comparator(
+        _leave_enum_columns,
+        "column",
+        "types",
+        qualifier="postgresql",
+        priority=DispatchPriority.FIRST,
+    )
+
+
+Plugin.setup_plugin_from_module(sys.modules[__name__], PLUGIN)
