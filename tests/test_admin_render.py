@@ -1,6 +1,7 @@
 """Replies stay within Discord's limits whatever the engine returns."""
 
-from nextcord_ormar.admin_cog.render import ATTACHMENT_LIMIT, Reply, clip
+from nextcord_ormar.admin_cog.render import ATTACHMENT_LIMIT, clip
+from nextcord_ormar.admin_cog.render import Rendered as Reply
 
 
 def test_files_too_large_for_discord_are_named_instead_of_attached() -> None:

@@ -6,10 +6,9 @@ and renders its results (see :mod:`.render`). It holds no migration logic of its
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 import traceback
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +18,10 @@ from nextcord.ext import application_checks, commands
 from ..apps import OrmarApp
 from ..bot import DatabaseBotMixin
 from ..errors import NextcordOrmarError, NotConfirmedError, UnknownCogError
-from ..migrations import MigrationEngine, ProgressEvent
-from ..migrations.questions import Question
+from ..migrations import MigrationEngine, UpgradeResult
 from . import render
-from .render import Reply
-from .views import ConfirmView
+from .delivery import Buttons, Progress, Responder
+from .render import Rendered
 
 if TYPE_CHECKING:
     Interaction = nextcord.Interaction[Any]
@@ -41,8 +39,6 @@ _GUILD_ONLY: dict[str, Any] = (
     else {"dm_permission": False}
 )
 _ADMINS_ONLY = nextcord.Permissions(administrator=True)
-# Discord error codes meaning the interaction token can no longer be used.
-_TOKEN_GONE = {10015, 10062, 50027}
 
 
 @dataclass
@@ -67,115 +63,6 @@ class CogOptions:
 class _Holder:
     what: str
     who: str
-
-
-class _Responder:
-    """Edits the interaction's reply; after the token's lifetime, posts to the channel instead."""
-
-    def __init__(self, interaction: Interaction, lifetime: float) -> None:
-        self.interaction = interaction
-        self.started = time.monotonic()
-        self.lifetime = lifetime
-
-    async def edit(self, reply: Reply, *, view: nextcord.ui.View | None = None) -> None:
-        reply = reply.fit()
-        if time.monotonic() - self.started >= self.lifetime:
-            await self.to_channel(reply)
-            return
-        try:
-            await self.interaction.edit_original_message(
-                content=reply.content or None,
-                embed=reply.embed,
-                files=reply.file_objects(),
-                view=view,
-            )
-        except nextcord.HTTPException as exc:
-            if exc.code in _TOKEN_GONE or exc.status == 401:
-                await self.to_channel(reply)
-            else:
-                raise
-
-    async def to_channel(self, reply: Reply) -> None:
-        channel = self.interaction.channel
-        user = self.interaction.user
-        mention = f"{user.mention} " if user is not None else ""
-        content = render.clip(mention + (reply.content or "(result of /migrate)"), 2000)
-        if channel is None or not hasattr(channel, "send"):
-            log.warning("cannot deliver a /migrate result: no channel")
-            return
-        extra: dict[str, Any] = {"embed": reply.embed} if reply.embed is not None else {}
-        await channel.send(content=content, files=reply.file_objects(), **extra)
-
-
-class _Progress:
-    """Collects progress lines and edits the reply with them, at most once per interval."""
-
-    def __init__(self, responder: _Responder, title: str, interval: float, labels: dict[str, str]):
-        self.responder = responder
-        self.title = title
-        self.interval = interval
-        self.labels = labels
-        self.lines: list[str] = []
-        self._last = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    def on_event(self, event: ProgressEvent) -> None:
-        label = self.labels.get(event.app, event.app)
-        if event.kind == "app_started":
-            self.lines.append(f"{label}: {event.total} migration(s) to run")
-        elif event.kind == "step_done" and event.step is not None:
-            arrow = "applied" if event.step.direction == "up" else "undone"
-            self.lines.append(
-                f"{label}: {arrow} {event.step.revision} {event.step.message} "
-                f"({event.index}/{event.total})"
-            )
-        elif event.kind == "app_failed":
-            self.lines.append(f"{label}: failed")
-        else:
-            return
-        if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._push())
-
-    async def _push(self) -> None:
-        wait = self.interval - (time.monotonic() - self._last)
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._last = time.monotonic()
-        try:
-            await self.responder.edit(render.progress(self.lines, self.title))
-        except nextcord.HTTPException:
-            log.debug("progress edit failed", exc_info=True)
-
-    async def flush(self) -> None:
-        if self._task is not None:
-            await self._task
-
-
-class _Buttons:
-    """The cog's questioner: the engine's question as a message with Confirm / Cancel."""
-
-    def __init__(
-        self,
-        interaction: Interaction,
-        responder: _Responder,
-        labels: dict[str, str],
-        timeout: float,
-    ) -> None:
-        self.interaction = interaction
-        self.responder = responder
-        self.labels = labels
-        self.timeout = timeout
-
-    async def ask(self, question: Question) -> bool:
-        user = self.interaction.user
-        view = ConfirmView(user.id if user is not None else 0, timeout=self.timeout)
-        await self.responder.edit(render.question(question, self.labels), view=view)
-        await view.done.wait()
-        if view.choice is None:
-            raise NotConfirmedError("Timed out waiting for confirmation. Nothing changed.")
-        if not view.choice:
-            raise NotConfirmedError("Cancelled. Nothing changed.")
-        return True
 
 
 class MigrationsCog(commands.Cog, name="Migrations"):
@@ -234,7 +121,7 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         """App name → cog name, for replies."""
         return {app.name: cog for cog, app in self.cog_apps().items()}
 
-    def resolve(self, value: str) -> tuple[str, OrmarApp]:
+    def find_cog(self, value: str) -> tuple[str, OrmarApp]:
         """The loaded cog (by cog name, any case, or by app name) and its app."""
         found = self.cog_apps()
         wanted = value.strip()
@@ -252,15 +139,11 @@ class MigrationsCog(commands.Cog, name="Migrations"):
 
     def loaded_apps(self) -> list[OrmarApp]:
         """The apps of every loaded cog, with the apps they depend on, in dependency order."""
-        registry = self.engine.registry
-        names = {app.name for app in self.cog_apps().values()}
-        pending = list(names)
-        while pending:
-            for dep in registry.get(pending.pop()).dependencies:
-                if dep not in names:
-                    names.add(dep)
-                    pending.append(dep)
-        return registry.ordered(sorted(names))
+        return self.engine.with_dependencies(list(self.cog_apps().values()))
+
+    def apps_for(self, cog: str | None) -> list[OrmarApp]:
+        """The named cog's app, or (without a name) every loaded one."""
+        return [self.find_cog(cog)[1]] if cog else self.loaded_apps()
 
     async def complete_cog(self, interaction: Interaction, cog: str) -> None:
         """Autocomplete for every ``cog`` option: the loaded cogs that own models."""
@@ -272,36 +155,62 @@ class MigrationsCog(commands.Cog, name="Migrations"):
                     choices[render.clip(f"{name} (app {app.name})", 100)] = name
         await interaction.response.send_autocomplete(dict(list(choices.items())[:25]))
 
-    # -- one write at a time -------------------------------------------------------------
+    # -- claim → defer → run → release → report ------------------------------------------
 
-    async def _claim(self, interaction: Interaction, what: str) -> bool:
-        if self._holder is not None:
-            reply = render.busy(self._holder.what, self._holder.who)
-            await interaction.response.send_message(reply.content, ephemeral=True)
-            return False
-        user = interaction.user
-        self._holder = _Holder(what, user.mention if user is not None else "someone")
-        return True
-
-    def _release(self) -> None:
-        self._holder = None
-
-    async def _run(self, interaction: Interaction, responder: _Responder, work: Any) -> None:
-        """Await ``work`` (a coroutine returning a Reply) and send what it gives, or the error."""
+    async def _serve(
+        self,
+        interaction: Interaction,
+        work: Callable[[Responder], Awaitable[Rendered]],
+        *,
+        write: str | None = None,
+    ) -> None:
+        """Run one subcommand: writes (``write`` names them) one at a time; acknowledge at
+        once; send what ``work`` renders, or the error, by editing the reply."""
+        if write is not None:
+            if self._holder is not None:
+                reply = render.busy(self._holder.what, self._holder.who)
+                await interaction.response.send_message(reply.content, ephemeral=True)
+                return
+            user = interaction.user
+            self._holder = _Holder(write, user.mention if user is not None else "someone")
         try:
-            reply = await work
+            await interaction.response.defer()
+            responder = Responder(interaction, self.options.token_lifetime)
+            await responder.edit(await self._rendered(work, responder))
+        finally:
+            if write is not None:
+                self._holder = None
+
+    @staticmethod
+    async def _rendered(
+        work: Callable[[Responder], Awaitable[Rendered]], responder: Responder
+    ) -> Rendered:
+        try:
+            return await work(responder)
         except NotConfirmedError as exc:
-            reply = Reply(content=str(exc))
+            return Rendered(content=str(exc))
         except NextcordOrmarError as exc:
-            reply = render.error(str(exc))
+            return render.error(str(exc))
         except Exception as exc:
             log.exception("/migrate failed")
             reply = render.error(f"{type(exc).__name__}: {render.clip(str(exc), 1500)}")
             reply.files.append(("traceback.txt", traceback.format_exc().encode()))
-        await responder.edit(reply)
+            return reply
 
-    def _responder(self, interaction: Interaction) -> _Responder:
-        return _Responder(interaction, self.options.token_lifetime)
+    async def _move(
+        self,
+        interaction: Interaction,
+        responder: Responder,
+        title: str,
+        run: Callable[[Progress, Buttons], Awaitable[UpgradeResult]],
+    ) -> Rendered:
+        """An upgrade or downgrade: questions on buttons, progress by edits, the summary."""
+        labels = self.labels()
+        progress = Progress(responder, title, self.options.progress_interval, labels)
+        buttons = Buttons(interaction, responder, labels, self.options.confirm_timeout)
+        result = await run(progress, buttons)
+        await progress.flush()
+        return render.moved(result, labels)
 
     # -- /migrate ------------------------------------------------------------------------
 
@@ -331,20 +240,11 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             description="Write a blank migration to fill in by hand", required=False, default=False
         ),
     ) -> None:
-        if not await self._claim(interaction, "make"):
-            return
-        try:
-            await interaction.response.defer()
-            responder = self._responder(interaction)
+        async def work(responder: Responder) -> Rendered:
+            name, app = self.find_cog(cog)
+            return render.make(await self.engine.make(app, message=message, empty=empty), name)
 
-            async def work() -> Reply:
-                name, app = self.resolve(cog)
-                result = await self.engine.make(app, message=message, empty=bool(empty))
-                return render.make(result, name)
-
-            await self._run(interaction, responder, work())
-        finally:
-            self._release()
+        await self._serve(interaction, work, write="make")
 
     @migrate.subcommand(
         name="upgrade", description="Apply pending migrations (all loaded cogs by default)"
@@ -364,30 +264,18 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             default=None,
         ),
     ) -> None:
-        if not await self._claim(interaction, "upgrade"):
-            return
-        try:
-            await interaction.response.defer()
-            responder = self._responder(interaction)
-            labels = self.labels()
+        async def work(responder: Responder) -> Rendered:
+            apps = self.apps_for(cog)
+            return await self._move(
+                interaction,
+                responder,
+                "Upgrading…",
+                lambda progress, buttons: self.engine.upgrade(
+                    apps, target or "head", on_progress=progress.on_event, questioner=buttons
+                ),
+            )
 
-            async def work() -> Reply:
-                apps = [self.resolve(cog)[1]] if cog else self.loaded_apps()
-                progress = _Progress(
-                    responder, "Upgrading…", self.options.progress_interval, labels
-                )
-                result = await self.engine.upgrade(
-                    apps,
-                    target or "head",
-                    on_progress=progress.on_event,
-                    questioner=self._buttons(interaction, responder, labels),
-                )
-                await progress.flush()
-                return render.moved(result, labels)
-
-            await self._run(interaction, responder, work())
-        finally:
-            self._release()
+        await self._serve(interaction, work, write="upgrade")
 
     @migrate.subcommand(name="downgrade", description="Undo a cog's migrations, after you confirm")
     async def downgrade(
@@ -400,41 +288,18 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             default=None,
         ),
     ) -> None:
-        if not await self._claim(interaction, "downgrade"):
-            return
-        try:
-            await interaction.response.defer()
-            responder = self._responder(interaction)
-            await self._run(
-                interaction, responder, self._downgrade(interaction, responder, cog, target)
+        async def work(responder: Responder) -> Rendered:
+            app = self.find_cog(cog)[1]
+            return await self._move(
+                interaction,
+                responder,
+                "Downgrading…",
+                lambda progress, buttons: self.engine.downgrade(
+                    app, target or "-1", on_progress=progress.on_event, questioner=buttons
+                ),
             )
-        finally:
-            self._release()
 
-    async def _downgrade(
-        self,
-        interaction: Interaction,
-        responder: _Responder,
-        cog: str,
-        target: str | None,
-    ) -> Reply:
-        app = self.resolve(cog)[1]
-        labels = self.labels()
-        progress = _Progress(responder, "Downgrading…", self.options.progress_interval, labels)
-        result = await self.engine.downgrade(
-            app,
-            target or "-1",
-            on_progress=progress.on_event,
-            questioner=self._buttons(interaction, responder, labels),
-        )
-        await progress.flush()
-        return render.moved(result, labels)
-
-    def _buttons(
-        self, interaction: Interaction, responder: _Responder, labels: dict[str, str]
-    ) -> _Buttons:
-        """The questioner for one command: only its invoker can answer."""
-        return _Buttons(interaction, responder, labels, self.options.confirm_timeout)
+        await self._serve(interaction, work, write="downgrade")
 
     @migrate.subcommand(name="show", description="Where each cog's migrations stand")
     async def show(
@@ -447,13 +312,10 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             autocomplete=True,
         ),
     ) -> None:
-        await interaction.response.defer()
+        async def work(responder: Responder) -> Rendered:
+            return render.status(await self.engine.status(self.apps_for(cog)), self.labels())
 
-        async def work() -> Reply:
-            apps = [self.resolve(cog)[1]] if cog else self.loaded_apps()
-            return render.status(await self.engine.status(apps), self.labels())
-
-        await self._run(interaction, self._responder(interaction), work())
+        await self._serve(interaction, work)
 
     @migrate.subcommand(name="history", description="A cog's migrations, applied or not")
     async def history(
@@ -461,13 +323,11 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         interaction: Interaction,
         cog: str = nextcord.SlashOption(description="The cog", autocomplete=True),
     ) -> None:
-        await interaction.response.defer()
-
-        async def work() -> Reply:
-            name, app = self.resolve(cog)
+        async def work(responder: Responder) -> Rendered:
+            name, app = self.find_cog(cog)
             return render.history(await self.engine.history(app), name, app.name)
 
-        await self._run(interaction, self._responder(interaction), work())
+        await self._serve(interaction, work)
 
     @migrate.subcommand(name="sql", description="The SQL an upgrade would run (nothing is applied)")
     async def sql(
@@ -478,22 +338,18 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             description="Revision to upgrade to (default: head)", required=False, default=None
         ),
     ) -> None:
-        await interaction.response.defer()
-
-        async def work() -> Reply:
-            name, app = self.resolve(cog)
+        async def work(responder: Responder) -> Rendered:
+            name, app = self.find_cog(cog)
             return render.sql(await self.engine.sql(app, target or "head"), name)
 
-        await self._run(interaction, self._responder(interaction), work())
+        await self._serve(interaction, work)
 
     @migrate.subcommand(name="check", description="Cogs whose models differ from the database")
     async def check(self, interaction: Interaction) -> None:
-        await interaction.response.defer()
-
-        async def work() -> Reply:
+        async def work(responder: Responder) -> Rendered:
             return render.check(await self.engine.check(self.loaded_apps()), self.labels())
 
-        await self._run(interaction, self._responder(interaction), work())
+        await self._serve(interaction, work)
 
     @migrate.subcommand(name="stamp", description="Mark a revision as applied without running it")
     async def stamp(
@@ -502,18 +358,11 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         cog: str = nextcord.SlashOption(description="The cog", autocomplete=True),
         revision: str = nextcord.SlashOption(description="Revision id, head or base"),
     ) -> None:
-        if not await self._claim(interaction, "stamp"):
-            return
-        try:
-            await interaction.response.defer()
+        async def work(responder: Responder) -> Rendered:
+            name, app = self.find_cog(cog)
+            return render.stamped(await self.engine.stamp(app, revision), name)
 
-            async def work() -> Reply:
-                name, app = self.resolve(cog)
-                return render.stamped(await self.engine.stamp(app, revision), name)
-
-            await self._run(interaction, self._responder(interaction), work())
-        finally:
-            self._release()
+        await self._serve(interaction, work, write="stamp")
 
     for _command in (make, upgrade, downgrade, show, history, sql, stamp):
         _command.on_autocomplete("cog")(complete_cog)

@@ -1,8 +1,9 @@
 """Turn the engine's results into Discord replies: short content, an embed, files for long text.
 
-Pure functions, no I/O beyond reading a generated script to attach it: the cog sends what
-these return. Discord's limits are respected here (2,000 characters of content, embed
-field and description sizes); anything longer goes out as a file.
+Pure functions, no I/O: the cog sends what these return; the facts (what is pending, what a
+step drops) come computed from the engine's results. Discord's limits are respected here
+(2,000 characters of content, embed field and description sizes); anything longer goes out
+as a file.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..migrations import (
 )
 from ..migrations.questions import ConfirmMove, Question
 
-__all__ = ["Reply", "clip"]
+__all__ = ["Rendered", "clip"]
 
 CONTENT_LIMIT = 2000
 #: Discord takes files up to 10 MiB from bots; keep a margin for the request's other parts.
@@ -36,14 +37,14 @@ OK, FAIL, WARN, INFO = 0x2ECC71, 0xE74C3C, 0xF1C40F, 0x5865F2
 
 
 @dataclass
-class Reply:
+class Rendered:
     """What to send: content, at most one embed, and files as (name, bytes)."""
 
     content: str = ""
     embed: nextcord.Embed | None = None
     files: list[tuple[str, bytes]] = field(default_factory=list)
 
-    def fit(self) -> Reply:
+    def fit(self) -> Rendered:
         """This reply with files too large for Discord left out and named in the content."""
         kept = [(n, d) for n, d in self.files if len(d) <= ATTACHMENT_LIMIT]
         dropped = [
@@ -53,7 +54,7 @@ class Reply:
             return self
         note = "Too large to attach: " + ", ".join(dropped) + "; find it on the bot's host."
         content = clip(f"{self.content}\n{note}".strip(), CONTENT_LIMIT)
-        return Reply(content=content, embed=self.embed, files=kept)
+        return Rendered(content=content, embed=self.embed, files=kept)
 
     def file_objects(self) -> list[nextcord.File]:
         import io
@@ -88,24 +89,26 @@ def _label(cog: str | None, app: str) -> str:
     return f"{cog} (app `{app}`)" if cog and cog != app else f"`{app}`"
 
 
-def error(message: str, *, title: str = "Migration command failed") -> Reply:
+def error(message: str, *, title: str = "Migration command failed") -> Rendered:
     embed = nextcord.Embed(title=title, description=clip(message, DESCRIPTION_LIMIT), colour=FAIL)
-    return Reply(embed=embed)
+    return Rendered(embed=embed)
 
 
-def busy(what: str, who: str) -> Reply:
-    return Reply(content=f"busy: {what} started by {who} is still running; try again when it ends")
+def busy(what: str, who: str) -> Rendered:
+    return Rendered(
+        content=f"busy: {what} started by {who} is still running; try again when it ends"
+    )
 
 
-def make(result: MakeResult, cog: str | None) -> Reply:
+def make(result: MakeResult, cog: str | None) -> Rendered:
     label = _label(cog, result.app)
     if result.outcome == "no_changes":
-        return Reply(
+        return Rendered(
             content=f"No changes for {label}: its models match the database. Nothing written."
         )
     if result.outcome == "not_up_to_date":
         pending = ", ".join(result.pending) or "?"
-        return Reply(
+        return Rendered(
             embed=nextcord.Embed(
                 title=f"{result.app}: database not up to date",
                 description=(
@@ -135,16 +138,16 @@ def make(result: MakeResult, cog: str | None) -> Reply:
     embed.set_footer(
         text=clip(f"Written to {result.path}. Review it, then /migrate upgrade.", 2048)
     )
-    data = result.path.read_bytes()
-    return Reply(
+    data = (result.script or "").encode()  # the engine read the file once, as written
+    return Rendered(
         content=f"Made migration `{result.path.name}` for {label}.",
         embed=embed,
         files=[(result.path.name, data)],
     )
 
 
-def progress(lines: Sequence[str], title: str) -> Reply:
-    return Reply(content=clip(f"**{title}**\n" + "\n".join(lines), CONTENT_LIMIT))
+def progress(lines: Sequence[str], title: str) -> Rendered:
+    return Rendered(content=clip(f"**{title}**\n" + "\n".join(lines), CONTENT_LIMIT))
 
 
 def _run_line(run: AppRun, cogs: dict[str, str]) -> str:
@@ -158,14 +161,14 @@ def _run_line(run: AppRun, cogs: dict[str, str]) -> str:
     return f"{label}: {_rev(run.before)} → {_rev(run.after)} ({count} {noun})"
 
 
-def moved(result: UpgradeResult, cogs: dict[str, str]) -> Reply:
+def moved(result: UpgradeResult, cogs: dict[str, str]) -> Rendered:
     """The final summary of an upgrade or downgrade, with the traceback file on failure."""
     verb = "Upgrade" if result.direction == "up" else "Downgrade"
     lines = [_run_line(run, cogs) for run in result.apps] or ["no cogs with migrations"]
     failed = result.failed
     if failed is None:
         embed = nextcord.Embed(title=f"{verb} done", description=_bullets(lines), colour=OK)
-        return Reply(embed=embed)
+        return Rendered(embed=embed)
     embed = nextcord.Embed(title=f"{verb} failed", description=_bullets(lines), colour=FAIL)
     embed.add_field(
         name="Failed migration",
@@ -184,7 +187,7 @@ def moved(result: UpgradeResult, cogs: dict[str, str]) -> Reply:
         state = "no statement of it ran"
     embed.add_field(name="Database state", value=clip(state, FIELD_LIMIT), inline=False)
     files = [("traceback.txt", (failed.traceback or "").encode())] if failed.traceback else []
-    return Reply(embed=embed, files=files)
+    return Rendered(embed=embed, files=files)
 
 
 def _plan_lines(plan: Plan, cogs: dict[str, str]) -> list[str]:
@@ -196,10 +199,10 @@ def _plan_lines(plan: Plan, cogs: dict[str, str]) -> list[str]:
     return lines
 
 
-def question(asked: Question, cogs: dict[str, str]) -> Reply:
+def question(asked: Question, cogs: dict[str, str]) -> Rendered:
     """An engine question, to be answered with the Confirm / Cancel buttons."""
     if not isinstance(asked, ConfirmMove):
-        return Reply(content=clip(asked.summary(), CONTENT_LIMIT))
+        return Rendered(content=clip(asked.summary(), CONTENT_LIMIT))
     verb = "undo" if asked.direction == "down" else "apply"
     count = len(asked.steps)
     content = (
@@ -212,12 +215,12 @@ def question(asked: Question, cogs: dict[str, str]) -> Reply:
         content += " Data they drop cannot be brought back."
     lines = [line for plan in asked.plans for line in _plan_lines(plan, cogs)]
     embed = nextcord.Embed(title=title, description=_bullets(lines), colour=WARN)
-    return Reply(content=content, embed=embed)
+    return Rendered(content=content, embed=embed)
 
 
-def status(statuses: Sequence[AppStatus], cogs: dict[str, str]) -> Reply:
+def status(statuses: Sequence[AppStatus], cogs: dict[str, str]) -> Rendered:
     if not statuses:
-        return Reply(content="No loaded cog has models.")
+        return Rendered(content="No loaded cog has models.")
     embed = nextcord.Embed(title="Migration status", colour=INFO)
     for st in statuses[:25]:
         parts = [f"current: {_rev(st.current)}", f"head: {', '.join(st.heads) or 'none'}"]
@@ -238,13 +241,13 @@ def status(statuses: Sequence[AppStatus], cogs: dict[str, str]) -> Reply:
             value=clip("\n".join(parts), FIELD_LIMIT),
             inline=False,
         )
-    return Reply(embed=embed)
+    return Rendered(embed=embed)
 
 
-def history(revisions: Sequence[RevisionInfo], cog: str | None, app: str) -> Reply:
+def history(revisions: Sequence[RevisionInfo], cog: str | None, app: str) -> Rendered:
     label = _label(cog, app)
     if not revisions:
-        return Reply(content=f"{label} has no migrations yet.")
+        return Rendered(content=f"{label} has no migrations yet.")
     lines = [
         f"{'✅' if r.applied else '⬜'} {r.revision} {r.message}{' (head)' if r.is_head else ''}"
         for r in revisions
@@ -254,25 +257,25 @@ def history(revisions: Sequence[RevisionInfo], cog: str | None, app: str) -> Rep
         title=clip(f"History of {label}", 256), description=_bullets(lines), colour=INFO
     )
     files = [(f"{app}_history.txt", text.encode())] if len(text) > DESCRIPTION_LIMIT - 200 else []
-    return Reply(embed=embed, files=files)
+    return Rendered(embed=embed, files=files)
 
 
-def sql(result: SqlResult, cog: str | None) -> Reply:
+def sql(result: SqlResult, cog: str | None) -> Rendered:
     label = _label(cog, result.app)
     if not result.sql.strip():
-        return Reply(content=f"Nothing to run for {label} (at {_rev(result.from_revision)}).")
+        return Rendered(content=f"Nothing to run for {label} (at {_rev(result.from_revision)}).")
     name = f"{result.app}_{_rev(result.from_revision)}_to_{_rev(result.to_revision)}.sql"
     verb = "an upgrade" if result.direction == "up" else "a downgrade"
     content = (
         f"SQL for {verb} of {label} from {_rev(result.from_revision)} to "
         f"{_rev(result.to_revision)}. Nothing was applied."
     )
-    return Reply(content=content, files=[(name, result.sql.encode())])
+    return Rendered(content=content, files=[(name, result.sql.encode())])
 
 
-def check(result: CheckResult, cogs: dict[str, str]) -> Reply:
+def check(result: CheckResult, cogs: dict[str, str]) -> Rendered:
     if result.ok:
-        return Reply(
+        return Rendered(
             embed=nextcord.Embed(
                 title="Check passed", description="All cogs match the database.", colour=OK
             )
@@ -290,11 +293,11 @@ def check(result: CheckResult, cogs: dict[str, str]) -> Reply:
     embed = nextcord.Embed(
         title="Cogs that differ from the database", description=_bullets(lines), colour=WARN
     )
-    return Reply(embed=embed)
+    return Rendered(embed=embed)
 
 
-def stamped(result: StampResult, cog: str | None) -> Reply:
+def stamped(result: StampResult, cog: str | None) -> Rendered:
     label = _label(cog, result.app)
-    return Reply(
+    return Rendered(
         content=f"Stamped {label}: {_rev(result.before)} → {_rev(result.after)} (nothing ran)."
     )

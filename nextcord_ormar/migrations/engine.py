@@ -12,16 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import os
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
-import sqlalchemy
 from alembic import command
-from alembic.autogenerate import produce_migrations
-from alembic.operations import ops
-from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
@@ -31,11 +25,10 @@ from ..database import BotDatabase
 from ..database import database as default_database
 from ..errors import MigrationError, NotConfirmedError, PlanChangedError, first_line
 from . import ledger
-from .environment import ATTRIBUTE
 from .executor import ProgressCallback, apply, emitter, plan_app
 from .locking import migration_lock
-from .naming import clean_message, next_revision_id, slugify
-from .operations import describe_operations, flatten, name_from_operations, warnings_for
+from .maker import make_migration
+from .naming import clean_message
 from .preview import replay_sql
 from .questions import Questioner, confirm_move
 from .results import (
@@ -51,6 +44,7 @@ from .results import (
 )
 from .runner import Runner
 from .scripts import AppScripts
+from .status import app_status
 
 __all__ = ["MigrationEngine", "ProgressCallback"]
 
@@ -130,64 +124,7 @@ class MigrationEngine:
         with self._lock(conn):
             ledger.ensure(conn)  # also keeps reflection scoped (see AppEnvironment.include_name)
             conn.commit()
-            return self._make(conn, app, message, empty)
-
-    def _make(
-        self, conn: Connection, app: OrmarApp, message: str | None, empty: bool
-    ) -> MakeResult:
-        scripts = AppScripts(app, self.dialect_name)
-        current = scripts.current(conn)
-        heads = scripts.heads()
-        # An empty migration needs no comparison, so it may follow unapplied ones.
-        if heads and current not in heads and not empty:
-            pending = [s.revision for s in scripts.path_between(current, heads[0])]
-            return MakeResult(app=app.name, outcome="not_up_to_date", pending=pending)
-        conn.commit()
-        folder = scripts.folder
-        folder.mkdir(parents=True, exist_ok=True)
-        rev_id = next_revision_id(folder, set(scripts.known()))
-        captured: dict[str, Any] = {}
-
-        def directives(context: Any, revision: Any, found: list[Any]) -> None:
-            script = found[0]
-            upgrade_ops = script.upgrade_ops
-            captured["ops"] = upgrade_ops
-            if upgrade_ops.is_empty():
-                found[:] = []
-                return
-            name = message or name_from_operations(describe_operations(upgrade_ops), app.name)
-            captured["message"] = name
-            script.message = name
-
-        cfg = scripts.config(connection=conn, process_revision_directives=directives)
-        if empty:
-            name = message or "empty"
-            captured["message"] = name
-            generated = command.revision(cfg, message=name, rev_id=rev_id)
-        else:
-            generated = command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
-        if conn.in_transaction():
-            conn.rollback()
-        upgrade_ops = captured.get("ops")
-        operations = describe_operations(upgrade_ops)
-        if not generated:
-            return MakeResult(app=app.name, outcome="no_changes", operations=operations)
-        script_obj = generated[0] if isinstance(generated, list) else generated
-        assert script_obj is not None
-        path = Path(script_obj.path)
-        name = captured["message"]
-        path = _rename_safely(path, f"{rev_id}_{slugify(name) or 'migration'}.py")
-        return MakeResult(
-            app=app.name,
-            outcome="written",
-            revision=rev_id,
-            message=name,
-            path=path,
-            script=path.read_text(encoding="utf-8"),
-            operations=operations,
-            warnings=warnings_for(upgrade_ops, _tables_with_rows(conn, upgrade_ops)),
-            empty=empty,
-        )
+            return make_migration(conn, app, self.dialect_name, message, empty)
 
     # -- upgrade / downgrade ------------------------------------------------------------------
 
@@ -271,24 +208,21 @@ class MigrationEngine:
                 plans.append(Plan(app.name, direction, current, resolved, steps))
         return plans
 
+    def with_dependencies(self, apps: Sequence[str | OrmarApp]) -> list[OrmarApp]:
+        """``apps`` and every app they reference by foreign key, in dependency order."""
+        names = {self.app(a).name for a in apps}
+        pending = list(names)
+        while pending:
+            for dep in self.registry.get(pending.pop()).dependencies:
+                if dep not in names:
+                    names.add(dep)
+                    pending.append(dep)
+        return self.registry.ordered(sorted(names))
+
     def _ordered(self, apps: Sequence[str | OrmarApp] | None) -> list[OrmarApp]:
         if apps is None:
             return self.registry.ordered()
         return self.registry.ordered([self.app(a).name for a in apps])
-
-    async def plan(
-        self, app: str | OrmarApp, target: str | None = None, direction: str = "up"
-    ) -> Plan:
-        """What an upgrade (or downgrade) to ``target`` would run, without running it."""
-        the_app = self.app(app)
-        way: Literal["up", "down"] = "down" if direction == "down" else "up"
-        goal = target or ("head" if way == "up" else "-1")
-
-        def run(conn: Connection) -> Plan:
-            current, resolved, steps = plan_app(conn, self.scripts(the_app), goal, way)
-            return Plan(the_app.name, way, current, resolved, steps)
-
-        return await self.runner.run(run)
 
     def _check_unchanged(
         self,
@@ -344,50 +278,9 @@ class MigrationEngine:
     ) -> list[AppStatus]:
         """Per app: current revision, heads, pending scripts, and unmigrated model changes."""
         chosen = self._ordered(apps)
-        return await self.runner.run(lambda conn: [self._status(conn, a, compare) for a in chosen])
-
-    def _status(self, conn: Connection, app: OrmarApp, compare: bool) -> AppStatus:
-        scripts = AppScripts(app, self.dialect_name)
-        current = scripts.current(conn)
-        known = scripts.known()
-        heads = scripts.heads()
-        unknown_current = current is not None and current not in known
-        pending = (
-            [scripts.info(s) for s in scripts.path_between(current, heads[0])]
-            if heads and not unknown_current
-            else []
+        return await self.runner.run(
+            lambda conn: [app_status(conn, a, self.dialect_name, compare) for a in chosen]
         )
-        recorded = ledger.recorded(conn, app.name)
-        chain = known[: known.index(current) + 1] if current in known else []
-        tampered = [
-            rev
-            for rev, script in zip(chain, scripts.revisions(), strict=False)
-            if rev in recorded and recorded[rev] != ledger.checksum(Path(script.path))
-        ]
-        differs: bool | None = None
-        changes = []
-        if compare:
-            upgrade_ops = self._diff(conn, app)
-            changes = describe_operations(upgrade_ops)
-            differs = bool(changes)
-        return AppStatus(
-            app=app.name,
-            current=current,
-            heads=heads,
-            pending=pending,
-            differs=differs,
-            changes=changes,
-            migrations_path=scripts.folder,
-            unknown_current=unknown_current,
-            tampered=tampered,
-        )
-
-    def _diff(self, conn: Connection, app: OrmarApp) -> ops.UpgradeOps:
-        options = AppScripts(app, self.dialect_name).config().attributes[ATTRIBUTE].options()
-        context = MigrationContext.configure(connection=conn, opts=options)
-        upgrade_ops = produce_migrations(context, app.metadata).upgrade_ops
-        assert upgrade_ops is not None
-        return upgrade_ops
 
     async def check(self, apps: Sequence[str | OrmarApp] | None = None) -> CheckResult:
         """Apps whose models differ from the database (or that have unapplied migrations)."""
@@ -425,7 +318,7 @@ class MigrationEngine:
         scripts = self.scripts(app)
 
         def run() -> RevisionInfo:
-            resolved = scripts.resolve(revision, None)
+            resolved = scripts.revision_id(revision, None)
             if resolved is None:
                 raise MigrationError(f"{revision!r} is not a migration of app {scripts.app.name!r}")
             script = scripts.directory().get_revision(resolved)
@@ -450,7 +343,7 @@ class MigrationEngine:
         def stamp_locked(conn: Connection) -> StampResult:
             scripts = AppScripts(the_app, self.dialect_name)
             before = scripts.current(conn)
-            resolved = scripts.resolve(revision, before)
+            resolved = scripts.revision_id(revision, before)
             conn.commit()
             cfg = scripts.config(connection=conn)
             command.stamp(cfg, resolved or "base")
@@ -501,39 +394,3 @@ class MigrationEngine:
             raise MigrationError(
                 f"cannot render the SQL offline: {self.runner.scrub(first_line(exc))}"
             ) from None
-
-
-def _rename_safely(path: Path, wanted_name: str) -> Path:
-    """Give Alembic's file our name, unless a file of that name exists (never overwrite)."""
-    target = path.with_name(wanted_name)
-    if target == path or target.exists():
-        return path
-    os.rename(path, target)
-    return target
-
-
-def _tables_with_rows(conn: Connection, upgrade_ops: ops.UpgradeOps | None) -> set[str]:
-    """Which tables touched by column additions or NOT NULL changes already hold rows."""
-    if upgrade_ops is None:
-        return set()
-    names = {
-        op.table_name
-        for op in flatten(upgrade_ops)
-        if isinstance(op, ops.AddColumnOp | ops.AlterColumnOp)
-    }
-    found = set()
-    for name in names:
-        try:
-            row = conn.execute(
-                sqlalchemy.select(sqlalchemy.literal(1))
-                .select_from(sqlalchemy.table(name))
-                .limit(1)
-            ).first()
-        except sqlalchemy.exc.DBAPIError:
-            conn.rollback()
-            continue
-        if row is not None:
-            found.add(name)
-    if conn.in_transaction():
-        conn.rollback()
-    return found

@@ -45,7 +45,7 @@ def plan_app(
         )
     if direction == "down" and current is None:
         raise MigrationError(f"app {app.name!r} has nothing applied; nothing to undo")
-    resolved = scripts.resolve(target, current)
+    resolved = scripts.revision_id(target, current)
     if direction == "up":
         path = scripts.path_between(current, resolved)
         if resolved is not None and path == [] and _is_below(scripts, resolved, current):

@@ -124,7 +124,7 @@ class AppScripts:
             "also accepted: head, base, -N, +N)"
         )
 
-    def resolve(self, name: str, current: str | None) -> str | None:
+    def revision_id(self, name: str, current: str | None) -> str | None:
         """A revision id for ``name``: an id (or unique prefix), head, base, -N or +N."""
         name = name.strip()
         chain = self.known()

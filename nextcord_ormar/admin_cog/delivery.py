@@ -1,0 +1,143 @@
+"""How ``/migrate`` talks back: edit the deferred reply, show progress, ask with buttons.
+
+:class:`Responder` edits the interaction's reply (after the token's lifetime it posts to the
+channel instead), :class:`Progress` turns the engine's progress events into throttled edits,
+and :class:`Buttons` is the cog's questioner: the engine's question with Confirm / Cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import nextcord
+
+from ..errors import NotConfirmedError
+from ..migrations import ProgressEvent
+from ..migrations.questions import Question
+from . import render
+from .render import Rendered
+from .views import ConfirmView
+
+if TYPE_CHECKING:
+    Interaction = nextcord.Interaction[Any]
+else:  # nextcord 2.6's Interaction is not generic; nextcord reads these at runtime
+    Interaction = nextcord.Interaction
+
+__all__ = ["Buttons", "Progress", "Responder"]
+
+log = logging.getLogger("nextcord_ormar.admin_cog")
+
+# Discord error codes meaning the interaction token can no longer be used.
+_TOKEN_GONE = {10015, 10062, 50027}
+
+
+class Responder:
+    """Edits the interaction's reply; after the token's lifetime, posts to the channel instead."""
+
+    def __init__(self, interaction: Interaction, lifetime: float) -> None:
+        self.interaction = interaction
+        self.started = time.monotonic()
+        self.lifetime = lifetime
+
+    async def edit(self, reply: Rendered, *, view: nextcord.ui.View | None = None) -> None:
+        reply = reply.fit()
+        if time.monotonic() - self.started >= self.lifetime:
+            await self.to_channel(reply)
+            return
+        try:
+            await self.interaction.edit_original_message(
+                content=reply.content or None,
+                embed=reply.embed,
+                files=reply.file_objects(),
+                view=view,
+            )
+        except nextcord.HTTPException as exc:
+            if exc.code in _TOKEN_GONE or exc.status == 401:
+                await self.to_channel(reply)
+            else:
+                raise
+
+    async def to_channel(self, reply: Rendered) -> None:
+        channel = self.interaction.channel
+        user = self.interaction.user
+        mention = f"{user.mention} " if user is not None else ""
+        content = render.clip(mention + (reply.content or "(result of /migrate)"), 2000)
+        if channel is None or not hasattr(channel, "send"):
+            log.warning("cannot deliver a /migrate result: no channel")
+            return
+        extra: dict[str, Any] = {"embed": reply.embed} if reply.embed is not None else {}
+        await channel.send(content=content, files=reply.file_objects(), **extra)
+
+
+class Progress:
+    """Collects progress lines and edits the reply with them, at most once per interval."""
+
+    def __init__(self, responder: Responder, title: str, interval: float, labels: dict[str, str]):
+        self.responder = responder
+        self.title = title
+        self.interval = interval
+        self.labels = labels
+        self.lines: list[str] = []
+        self._last = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def on_event(self, event: ProgressEvent) -> None:
+        label = self.labels.get(event.app, event.app)
+        if event.kind == "app_started":
+            self.lines.append(f"{label}: {event.total} migration(s) to run")
+        elif event.kind == "step_done" and event.step is not None:
+            arrow = "applied" if event.step.direction == "up" else "undone"
+            self.lines.append(
+                f"{label}: {arrow} {event.step.revision} {event.step.message} "
+                f"({event.index}/{event.total})"
+            )
+        elif event.kind == "app_failed":
+            self.lines.append(f"{label}: failed")
+        else:
+            return
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._push())
+
+    async def _push(self) -> None:
+        wait = self.interval - (time.monotonic() - self._last)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last = time.monotonic()
+        try:
+            await self.responder.edit(render.progress(self.lines, self.title))
+        except nextcord.HTTPException:
+            log.debug("progress edit failed", exc_info=True)
+
+    async def flush(self) -> None:
+        if self._task is not None:
+            await self._task
+
+
+class Buttons:
+    """The cog's questioner: the engine's question as a message with Confirm / Cancel."""
+
+    def __init__(
+        self,
+        interaction: Interaction,
+        responder: Responder,
+        labels: dict[str, str],
+        timeout: float,
+    ) -> None:
+        self.interaction = interaction
+        self.responder = responder
+        self.labels = labels
+        self.timeout = timeout
+
+    async def ask(self, question: Question) -> bool:
+        user = self.interaction.user
+        view = ConfirmView(user.id if user is not None else 0, timeout=self.timeout)
+        await self.responder.edit(render.question(question, self.labels), view=view)
+        await view.done.wait()
+        if view.choice is None:
+            raise NotConfirmedError("Timed out waiting for confirmation. Nothing changed.")
+        if not view.choice:
+            raise NotConfirmedError("Cancelled. Nothing changed.")
+        return True

@@ -1,0 +1,119 @@
+"""Make an app's next migration: autogenerate against the live database, or a blank one.
+
+Alembic writes the file; we name it ``<id>_<slug>.py`` without ever overwriting one, and
+return what it holds as data (operations, warnings, the script text read once).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from alembic import command
+from alembic.operations import ops
+from sqlalchemy.engine import Connection
+
+from ..apps import OrmarApp
+from .naming import next_revision_id, slugify
+from .operations import describe_operations, flatten, name_from_operations, warnings_for
+from .results import MakeResult
+from .scripts import AppScripts
+
+__all__ = ["make_migration"]
+
+
+def make_migration(
+    conn: Connection, app: OrmarApp, dialect_name: str, message: str | None, empty: bool
+) -> MakeResult:
+    """Write the app's next migration (call it holding the migration lock)."""
+    scripts = AppScripts(app, dialect_name)
+    current = scripts.current(conn)
+    heads = scripts.heads()
+    # An empty migration needs no comparison, so it may follow unapplied ones.
+    if heads and current not in heads and not empty:
+        pending = [s.revision for s in scripts.path_between(current, heads[0])]
+        return MakeResult(app=app.name, outcome="not_up_to_date", pending=pending)
+    conn.commit()
+    folder = scripts.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    rev_id = next_revision_id(folder, set(scripts.known()))
+    captured: dict[str, Any] = {}
+
+    def directives(context: Any, revision: Any, found: list[Any]) -> None:
+        script = found[0]
+        upgrade_ops = script.upgrade_ops
+        captured["ops"] = upgrade_ops
+        if upgrade_ops.is_empty():
+            found[:] = []
+            return
+        name = message or name_from_operations(describe_operations(upgrade_ops), app.name)
+        captured["message"] = name
+        script.message = name
+
+    cfg = scripts.config(connection=conn, process_revision_directives=directives)
+    if empty:
+        name = message or "empty"
+        captured["message"] = name
+        generated = command.revision(cfg, message=name, rev_id=rev_id)
+    else:
+        generated = command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
+    if conn.in_transaction():
+        conn.rollback()
+    upgrade_ops = captured.get("ops")
+    operations = describe_operations(upgrade_ops)
+    if not generated:
+        return MakeResult(app=app.name, outcome="no_changes", operations=operations)
+    script_obj = generated[0] if isinstance(generated, list) else generated
+    assert script_obj is not None
+    path = Path(script_obj.path)
+    name = captured["message"]
+    path = _rename_safely(path, f"{rev_id}_{slugify(name) or 'migration'}.py")
+    return MakeResult(
+        app=app.name,
+        outcome="written",
+        revision=rev_id,
+        message=name,
+        path=path,
+        script=path.read_text(encoding="utf-8"),
+        operations=operations,
+        warnings=warnings_for(upgrade_ops, _tables_with_rows(conn, upgrade_ops)),
+        empty=empty,
+    )
+
+
+def _rename_safely(path: Path, wanted_name: str) -> Path:
+    """Give Alembic's file our name, unless a file of that name exists (never overwrite)."""
+    target = path.with_name(wanted_name)
+    if target == path or target.exists():
+        return path
+    os.rename(path, target)
+    return target
+
+
+def _tables_with_rows(conn: Connection, upgrade_ops: ops.UpgradeOps | None) -> set[str]:
+    """Which tables touched by column additions or NOT NULL changes already hold rows."""
+    if upgrade_ops is None:
+        return set()
+    names = {
+        op.table_name
+        for op in flatten(upgrade_ops)
+        if isinstance(op, ops.AddColumnOp | ops.AlterColumnOp)
+    }
+    found = set()
+    for name in names:
+        try:
+            row = conn.execute(
+                sqlalchemy.select(sqlalchemy.literal(1))
+                .select_from(sqlalchemy.table(name))
+                .limit(1)
+            ).first()
+        except sqlalchemy.exc.DBAPIError:
+            conn.rollback()
+            continue
+        if row is not None:
+            found.add(name)
+    if conn.in_transaction():
+        conn.rollback()
+    return found

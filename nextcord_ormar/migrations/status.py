@@ -1,0 +1,66 @@
+"""Where an app stands: what is applied, pending, edited after it ran, or not migrated yet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import produce_migrations
+from alembic.operations import ops
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from ..apps import OrmarApp
+from . import ledger
+from .environment import ATTRIBUTE
+from .operations import describe_operations
+from .results import AppStatus
+from .scripts import AppScripts
+
+__all__ = ["app_status", "model_diff"]
+
+
+def app_status(conn: Connection, app: OrmarApp, dialect_name: str, compare: bool) -> AppStatus:
+    """Where one app stands: applied revision, heads, pending and tampered scripts, changes."""
+    scripts = AppScripts(app, dialect_name)
+    current = scripts.current(conn)
+    known = scripts.known()
+    heads = scripts.heads()
+    unknown_current = current is not None and current not in known
+    pending = (
+        [scripts.info(s) for s in scripts.path_between(current, heads[0])]
+        if heads and not unknown_current
+        else []
+    )
+    recorded = ledger.recorded(conn, app.name)
+    chain = known[: known.index(current) + 1] if current in known else []
+    tampered = [
+        rev
+        for rev, script in zip(chain, scripts.revisions(), strict=False)
+        if rev in recorded and recorded[rev] != ledger.checksum(Path(script.path))
+    ]
+    differs: bool | None = None
+    changes = []
+    if compare:
+        upgrade_ops = model_diff(conn, app, dialect_name)
+        changes = describe_operations(upgrade_ops)
+        differs = bool(changes)
+    return AppStatus(
+        app=app.name,
+        current=current,
+        heads=heads,
+        pending=pending,
+        differs=differs,
+        changes=changes,
+        migrations_path=scripts.folder,
+        unknown_current=unknown_current,
+        tampered=tampered,
+    )
+
+
+def model_diff(conn: Connection, app: OrmarApp, dialect_name: str) -> ops.UpgradeOps:
+    """Alembic's comparison of the app's models with the database."""
+    options = AppScripts(app, dialect_name).config().attributes[ATTRIBUTE].options()
+    context = MigrationContext.configure(connection=conn, opts=options)
+    upgrade_ops = produce_migrations(context, app.metadata).upgrade_ops
+    assert upgrade_ops is not None
+    return upgrade_ops
