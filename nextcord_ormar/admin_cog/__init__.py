@@ -11,7 +11,8 @@ from typing import Any
 
 from nextcord.ext import commands
 
-from .cog import CogOptions, MigrationsCog, UnknownCogError
+from .cog import MigrationsCog, UnknownCogError
+from .options import CogOptions
 
 __all__ = ["CogOptions", "MigrationsCog", "UnknownCogError", "setup"]
 

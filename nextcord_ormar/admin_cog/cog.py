@@ -7,26 +7,22 @@ and renders its results (see :mod:`.render`). It holds no migration logic of its
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import nextcord
 from nextcord.ext import application_checks, commands
 
 from ..apps import OrmarApp
 from ..bot import DatabaseBotMixin
-from ..errors import NextcordOrmarError, NotConfirmedError, UnknownCogError
+from ..errors import UnknownCogError
 from ..migrations import MigrationEngine, UpgradeResult
 from . import render
-from .delivery import Buttons, Progress, Responder
+from .delivery import Buttons, Progress, Responder, outcome
+from .options import CogOptions
 from .render import Rendered
-
-if TYPE_CHECKING:
-    Interaction = nextcord.Interaction[Any]
-else:  # nextcord 2.6's Interaction is not generic; nextcord reads these at runtime
-    Interaction = nextcord.Interaction
+from .views import Interaction
 
 __all__ = ["CogOptions", "MigrationsCog", "UnknownCogError"]
 
@@ -39,24 +35,6 @@ _GUILD_ONLY: dict[str, Any] = (
     else {"dm_permission": False}
 )
 _ADMINS_ONLY = nextcord.Permissions(administrator=True)
-
-
-@dataclass
-class CogOptions:
-    """Settings of the cog, given as ``bot.load_extension(..., extras={...})``.
-
-    ``guild_ids``: register ``/migrate`` only in these guilds (e.g. the team's admin
-    server); without it the command is registered the usual way (globally, or in the
-    bot's ``default_guild_ids``). ``confirm_timeout``: seconds a downgrade waits for its
-    confirmation. ``progress_interval``: least seconds between progress edits.
-    ``token_lifetime``: after this many seconds a result goes to the channel instead of
-    the interaction (Discord's tokens last 15 minutes).
-    """
-
-    guild_ids: list[int] | None = None
-    confirm_timeout: float = 60.0
-    progress_interval: float = 1.0
-    token_lifetime: float = 14.5 * 60
 
 
 @dataclass
@@ -176,26 +154,10 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         try:
             await interaction.response.defer()
             responder = Responder(interaction, self.options.token_lifetime)
-            await responder.edit(await self._rendered(work, responder))
+            await responder.edit(await outcome(work(responder)))
         finally:
             if write is not None:
                 self._holder = None
-
-    @staticmethod
-    async def _rendered(
-        work: Callable[[Responder], Awaitable[Rendered]], responder: Responder
-    ) -> Rendered:
-        try:
-            return await work(responder)
-        except NotConfirmedError as exc:
-            return Rendered(content=str(exc))
-        except NextcordOrmarError as exc:
-            return render.error(str(exc))
-        except Exception as exc:
-            log.exception("/migrate failed")
-            reply = render.error(f"{type(exc).__name__}: {render.clip(str(exc), 1500)}")
-            reply.files.append(("traceback.txt", traceback.format_exc().encode()))
-            return reply
 
     async def _move(
         self,

@@ -10,23 +10,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+import traceback
+from collections.abc import Awaitable
+from typing import Any
 
 import nextcord
 
-from ..errors import NotConfirmedError
+from ..errors import NextcordOrmarError, NotConfirmedError
 from ..migrations import ProgressEvent
 from ..migrations.questions import Question
 from . import render
 from .render import Rendered
-from .views import ConfirmView
+from .views import ConfirmView, Interaction
 
-if TYPE_CHECKING:
-    Interaction = nextcord.Interaction[Any]
-else:  # nextcord 2.6's Interaction is not generic; nextcord reads these at runtime
-    Interaction = nextcord.Interaction
-
-__all__ = ["Buttons", "Progress", "Responder"]
+__all__ = ["Buttons", "Progress", "Responder", "outcome"]
 
 log = logging.getLogger("nextcord_ormar.admin_cog")
 
@@ -141,3 +138,18 @@ class Buttons:
         if not view.choice:
             raise NotConfirmedError("Cancelled. Nothing changed.")
         return True
+
+
+async def outcome(work: Awaitable[Rendered]) -> Rendered:
+    """What ``work`` renders, or its error rendered: every error of the library once, here."""
+    try:
+        return await work
+    except NotConfirmedError as exc:
+        return Rendered(content=str(exc))
+    except NextcordOrmarError as exc:
+        return render.error(str(exc))
+    except Exception as exc:
+        log.exception("/migrate failed")
+        reply = render.error(f"{type(exc).__name__}: {render.clip(str(exc), 1500)}")
+        reply.files.append(("traceback.txt", traceback.format_exc().encode()))
+        return reply

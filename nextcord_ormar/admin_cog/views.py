@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 else:  # nextcord 2.6's Interaction is not generic; nextcord reads these at runtime
     Interaction = nextcord.Interaction
 
-__all__ = ["ConfirmView"]
+__all__ = ["ConfirmView", "Interaction"]
 
 
 class ConfirmView(nextcord.ui.View):
