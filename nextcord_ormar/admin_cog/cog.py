@@ -117,7 +117,7 @@ class MigrationsCog(commands.Cog, name="Migrations"):
 
     def loaded_apps(self) -> list[OrmarApp]:
         """The apps of every loaded cog, with the apps they depend on, in dependency order."""
-        return self.engine.with_dependencies(list(self.cog_apps().values()))
+        return self.engine.registry.with_dependencies(a.name for a in self.cog_apps().values())
 
     def apps_for(self, cog: str | None) -> list[OrmarApp]:
         """The named cog's app, or (without a name) every loaded one."""

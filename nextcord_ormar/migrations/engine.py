@@ -208,17 +208,6 @@ class MigrationEngine:
                 plans.append(Plan(app.name, direction, current, resolved, steps))
         return plans
 
-    def with_dependencies(self, apps: Sequence[str | OrmarApp]) -> list[OrmarApp]:
-        """``apps`` and every app they reference by foreign key, in dependency order."""
-        names = {self.app(a).name for a in apps}
-        pending = list(names)
-        while pending:
-            for dep in self.registry.get(pending.pop()).dependencies:
-                if dep not in names:
-                    names.add(dep)
-                    pending.append(dep)
-        return self.registry.ordered(sorted(names))
-
     def _ordered(self, apps: Sequence[str | OrmarApp] | None) -> list[OrmarApp]:
         if apps is None:
             return self.registry.ordered()
