@@ -38,6 +38,7 @@ from .naming import clean_message, next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
 from .preview import replay_sql
 from .questions import Questioner, confirm_move
+from .render import ScriptCheckError, verify_script
 from .results import (
     AppStatus,
     CheckResult,
@@ -175,6 +176,7 @@ class MigrationEngine:
         script_obj = generated[0] if isinstance(generated, list) else generated
         assert script_obj is not None
         path = Path(script_obj.path)
+        _refuse_unrunnable(path, app.name)
         name = captured["message"]
         path = _rename_safely(path, f"{rev_id}_{slugify(name) or 'migration'}.py")
         return MakeResult(
@@ -501,6 +503,18 @@ class MigrationEngine:
             raise MigrationError(
                 f"cannot render the SQL offline: {self.runner.scrub(first_line(exc))}"
             ) from None
+
+
+def _refuse_unrunnable(path: Path, app: str) -> None:
+    """Delete a just-written script that could not run, and say why (see :mod:`.render`)."""
+    try:
+        verify_script(path)
+    except ScriptCheckError as exc:
+        path.unlink(missing_ok=True)
+        raise MigrationError(
+            f"app {app!r}: the generated migration would fail at upgrade, so nothing was "
+            f"written: {exc}"
+        ) from None
 
 
 def _rename_safely(path: Path, wanted_name: str) -> Path:
