@@ -50,8 +50,11 @@ def render_type(type_: str, obj: Any, autogen_context: Any) -> str | bool:
         if stored is not None:
             return str(alembic_render._repr_type(stored, autogen_context))
     module = type(obj).__module__
-    autogen_context.imports.add(f"import {module}")
-    return f"{module}.{obj!r}"
+    # "import a.b as a_b": found even when the module was loaded without being set as an
+    # attribute of its package (nextcord's load_extension does that to cogs).
+    alias = "_" + module.replace(".", "_")
+    autogen_context.imports.add(f"import {module} as {alias}")
+    return f"{alias}.{obj!r}"
 
 
 RENDERERS.append(render_type)
