@@ -94,10 +94,11 @@ class Matrix:
 
 
 def markers(label: str) -> tuple[str, ...]:
+    """Patterns of a row's names in ``check`` output (a column: exactly; others: prefix)."""
     for f in FIELDS:
         if f.label == label:
-            return (f.column, "e" + f.column[1:])
-    return MARKERS[label]
+            return (rf"\.{f.column}(?![a-z0-9_])", rf"\.e{f.column[1:]}(?![a-z0-9_])")
+    return tuple(rf"(?<![a-z0-9]){re.escape(name)}" for name in MARKERS[label])
 
 
 def all_labels() -> list[str]:
@@ -110,9 +111,7 @@ def judge_drift(matrix: Matrix, stage: str, run: Run) -> list[str]:
     claimed: set[str] = set()
     for label in all_labels():
         for line in lines:
-            if any(
-                re.search(rf"(?<![a-z0-9]){re.escape(m)}(?![a-z0-9])", line) for m in markers(label)
-            ):
+            if any(re.search(pattern, line) for pattern in markers(label)):
                 matrix.set(label, stage, f"drift: {line}")
                 claimed.add(line)
     return [line for line in lines if line not in claimed]
