@@ -393,6 +393,13 @@ async def main():
         results["tags"] = "ok" if [t.name for t in back.tags] == ["red"] else repr(back.tags)
         weights = [(t.name, t.thinglabel.weight) for t in back.labels]
         results["labels"] = "ok" if weights == [("blue", 9)] else repr(weights)
+        twin = {**VALUES, "f_unique": "other", "ev_u1": 1}
+        try:
+            await Thing.objects.create(ev_alter="dup", **twin)
+        except Exception:
+            results["unique_together"] = "ok"
+        else:
+            results["unique_together"] = "a duplicate (f_integer, f_smallint) was accepted"
         root = await Node.objects.create(name="root")
         await Node.objects.create(name="leaf", parent=root)
         leaves = await Node.objects.select_related("children").get(name="root")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from tests.cli.project import BotProject, Run
 from tests.field_matrix import (
@@ -51,6 +52,7 @@ MARKERS: dict[str, tuple[str, ...]] = {
 #: Keys of the round-trip script's answer for the rows that are not a column.
 ROUNDTRIP_KEYS = {
     "pydantic-only field": ("f_pydantic",),
+    "UniqueColumns": ("unique_together",),
     "ForeignKey (ondelete/onupdate)": ("main_tag",),
     "ForeignKey (self-referencing)": ("parent",),
     "ForeignKey (cross-app)": ("note.thing",),
@@ -204,6 +206,10 @@ def test_every_field_type_migrates_round_trips_and_evolves(project: BotProject) 
         matrix.set("CheckColumns", "round-trip", "ok")
     else:
         matrix.set("CheckColumns", "round-trip", "the CHECK constraint let -5000 in")
+
+    indexes = project.db(lambda conn: sqlalchemy.inspect(conn).get_indexes("mx_things"))
+    found = any(i["column_names"] == ["f_bigint", "f_float"] for i in indexes)
+    matrix.set("IndexColumns", "round-trip", "ok" if found else "the index is missing")
 
     write_step(project, 1)
     stray += stage_clean(project, matrix, "evolution")
