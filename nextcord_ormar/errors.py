@@ -27,6 +27,7 @@ __all__ = [
     "NextcordOrmarError",
     "NotConfirmedError",
     "PlanChangedError",
+    "ScriptCheckError",
     "UnknownAppError",
     "UnknownCogError",
     "UnknownRevisionError",
@@ -149,3 +150,8 @@ class NotConfirmedError(MigrationError):
 class PlanChangedError(MigrationError):
     """The database moved between the question and the work: what was confirmed is not what
     would run. Nothing was changed."""
+
+
+class ScriptCheckError(MigrationError):
+    """A generated script would fail when run (it does not compile, or uses a name it never
+    imports); the message names what is missing, and the script is not kept."""

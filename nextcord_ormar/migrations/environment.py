@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy.engine import Connection
 
-from . import enum_compare
+from . import compare, enum_compare, render
 from .ledger import LEDGER_TABLE
 
 __all__ = ["ATTRIBUTE", "AppEnvironment", "run_environment"]
@@ -65,8 +65,11 @@ class AppEnvironment:
             "version_table": self.version_table,
             "include_name": self.include_name,
             "include_object": self.include_object,
-            "compare_type": True,
-            "compare_server_default": True,
+            # Our comparisons answer where Alembic's give false differences and defer to
+            # Alembic's otherwise; our renderer writes types the script can import.
+            "compare_type": compare.compare_type,
+            "compare_server_default": compare.compare_server_default,
+            "render_item": render.render_item,
             "render_as_batch": self.dialect_name == "sqlite",
         }
         if self.process_revision_directives is not None:

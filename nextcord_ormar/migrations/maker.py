@@ -16,8 +16,10 @@ from alembic.operations import ops
 from sqlalchemy.engine import Connection
 
 from ..apps import OrmarApp
+from ..errors import MigrationError
 from .naming import next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
+from .render import ScriptCheckError, verify_script
 from .results import MakeResult
 from .scripts import AppScripts
 
@@ -68,6 +70,7 @@ def make_migration(
     script_obj = generated[0] if isinstance(generated, list) else generated
     assert script_obj is not None
     path = Path(script_obj.path)
+    _refuse_unrunnable(path, app.name)
     name = captured["message"]
     path = _rename_safely(path, f"{rev_id}_{slugify(name) or 'migration'}.py")
     return MakeResult(
@@ -81,6 +84,18 @@ def make_migration(
         warnings=warnings_for(upgrade_ops, _tables_with_rows(conn, upgrade_ops)),
         empty=empty,
     )
+
+
+def _refuse_unrunnable(path: Path, app: str) -> None:
+    """Delete a just-written script that could not run, and say why (see :mod:`.render`)."""
+    try:
+        verify_script(path)
+    except ScriptCheckError as exc:
+        path.unlink(missing_ok=True)
+        raise MigrationError(
+            f"app {app!r}: the generated migration would fail at upgrade, so nothing was "
+            f"written: {exc}"
+        ) from None
 
 
 def _rename_safely(path: Path, wanted_name: str) -> Path:

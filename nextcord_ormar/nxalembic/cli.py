@@ -53,6 +53,11 @@ def _say_waiting(timeout: float) -> Callable[[], None]:
     return say
 
 
+def _from_nextcord(category: type[Warning]) -> bool:
+    """Whether a warning class is nextcord's own (not nextcord-ormar's)."""
+    return category.__module__.split(".")[0] == "nextcord"
+
+
 class _ScrubFilter(logging.Filter):
     def __init__(self, scrub: Scrubber) -> None:
         super().__init__()
@@ -141,6 +146,8 @@ class Cli:
             file: TextIO | None = None,
             line: str | None = None,
         ) -> None:
+            if not self.verbose and _from_nextcord(category):
+                return  # start-up advice for running bots; nxalembic never runs the bot
             text = first_line(str(message)) or category.__name__
             self.stderr.write(self.scrub(f"{PROG}: warning: {text}") + "\n")
 
@@ -241,11 +248,24 @@ class Cli:
     async def cmd_migrate(self, engine: MigrationEngine) -> int:
         code = EXIT_OK
         for app in self._apps():
-            result = await engine.make(app, message=self.args.message, empty=self.args.empty)
+            try:
+                result = await engine.make(app, message=self.args.message, empty=self.args.empty)
+            except Exception as exc:  # one app's failure is reported; the others go on
+                self._app_failed(app.name, exc)
+                code = EXIT_FAILURE
+                continue
             self.say(output.make_lines(result))
             if result.outcome == "not_up_to_date":
                 code = EXIT_FAILURE
         return code
+
+    def _app_failed(self, app: str, exc: Exception) -> None:
+        """One app's error as its own line (with ``-v``, its traceback)."""
+        first = first_line(str(exc))
+        known = isinstance(exc, NextcordOrmarError)
+        detail = first if known and first else f"{type(exc).__name__}: {first}".rstrip(": ")
+        self.say([f"{app}: error: {detail}"])
+        self._traceback(exc)
 
     async def cmd_upgrade(self, engine: MigrationEngine) -> int:
         apps = self._apps()
@@ -311,10 +331,19 @@ class Cli:
         return EXIT_OK
 
     async def cmd_check(self, engine: MigrationEngine) -> int:
-        result = await engine.check(self._apps())
-        for status in result.statuses:
-            self.say(output.check_lines(status))
-        return EXIT_OK if result.ok else EXIT_FAILURE
+        code = EXIT_OK
+        for app in self._apps():
+            try:
+                result = await engine.check([app])
+            except Exception as exc:  # one app's failure is reported; the others go on
+                self._app_failed(app.name, exc)
+                code = EXIT_FAILURE
+                continue
+            for status in result.statuses:
+                self.say(output.check_lines(status))
+            if not result.ok:
+                code = EXIT_FAILURE
+        return code
 
 
 def _quiet_closed_loop_in_driver_threads() -> None:
