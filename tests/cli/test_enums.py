@@ -124,7 +124,7 @@ def test_enum_values_evolve_with_their_app(project: BotProject) -> None:
     if project.backend in ("postgresql", "mysql"):
         assert "wrote migration" in made.out, made
         assert "warning: removes CLOSED from enum type" in made.out, made
-    project.ok("upgrade")
+    project.ok("upgrade", "--yes")  # removing a value is destructive
     assert_clean(project, "tickets")
     assert insert(project, "tickets", 3, "OPEN") == "OPEN,PENDING,OPEN"
     if project.backend == "postgresql":
@@ -136,7 +136,7 @@ def test_enum_values_evolve_with_their_app(project: BotProject) -> None:
 
     # -- down to base leaves no type behind; up again works -----------------------------------
     project.execute("DELETE FROM tickets_tickets")
-    project.ok("downgrade", "tickets", "base")
+    project.ok("downgrade", "tickets", "base", "--yes")
     assert "tickets_tickets" not in project.tables()
     assert enum_types(project) == set()
     project.ok("upgrade")
@@ -163,7 +163,7 @@ def test_two_apps_with_the_same_enum_class_name(project: BotProject) -> None:
     assert "tickets: no changes" in made.out, made
     project.ok("upgrade")
     assert_clean(project, "orders", "tickets")
-    project.ok("downgrade", "orders", "base")
+    project.ok("downgrade", "orders", "base", "--yes")
     assert insert(project, "tickets", 2, "OPEN") == "CLOSED,OPEN"
     if project.backend == "postgresql":
         assert len(enum_types(project)) == 1
@@ -189,7 +189,7 @@ def test_enum_added_in_a_later_migration_is_created_and_dropped(project: BotProj
     assert len(enum_types(project)) == 1
     assert insert(project, "tickets", 1, "CLOSED") == "CLOSED"
     project.execute("DELETE FROM tickets_tickets")
-    project.ok("downgrade", "tickets", "-1")
+    project.ok("downgrade", "tickets", "-1", "--yes")
     assert enum_types(project) == set()
     assert "status" not in project.columns("tickets_tickets")
     project.ok("upgrade")
@@ -226,7 +226,7 @@ def test_renamed_enum_type_and_removed_value_with_a_server_default(project: BotP
     assert "create enum tickets_level" in made.out, made
     assert "alter column tickets_log.level (type level -> tickets_level)" in made.out, made
     assert "drop enum level" in made.out, made
-    project.ok("upgrade")
+    project.ok("upgrade", "--yes")  # the old type is dropped
     assert_clean(project, "tickets")
     assert enum_types(project) == {"tickets_level"}
     assert project.rows("SELECT id, level::text FROM tickets_log ORDER BY id") == [
@@ -238,14 +238,14 @@ def test_renamed_enum_type_and_removed_value_with_a_server_default(project: BotP
     made = project.ok("migrate")
     assert "alter enum tickets_level (remove WARN)" in made.out, made
     assert "warning: removes WARN from enum type tickets_level" in made.out, made
-    project.ok("upgrade")
+    project.ok("upgrade", "--yes")
     assert_clean(project, "tickets")
     project.execute("INSERT INTO tickets_log (id) VALUES (3)")
     assert project.rows("SELECT level::text FROM tickets_log WHERE id = 3") == [("INFO",)]
 
-    project.ok("downgrade", "tickets", "0001")
+    project.ok("downgrade", "tickets", "0001", "--yes")
     assert enum_types(project) == {"level"}
     assert len(project.rows("SELECT id FROM tickets_log")) == 3
     project.execute("DELETE FROM tickets_log")
-    project.ok("downgrade", "tickets", "base")
+    project.ok("downgrade", "tickets", "base", "--yes")
     assert enum_types(project) == set()

@@ -54,7 +54,7 @@ def test_sql_renders_batch_operations_on_sqlite(sqlite_project: BotProject) -> N
     assert project.rows("SELECT id, name, age FROM economy_members") == [(1, "ada", 36)]
 
     # from base: both migrations, each against the table as it then was
-    project.ok("upgrade")
+    project.ok("upgrade", "--yes")
     run = project.ok("downgrade", "economy", "base", "--sql")
     assert run.out.startswith("-- economy: 0002 -> 0001 -> base\n") or run.out.startswith(
         "-- economy: 0002 -> base\n"
