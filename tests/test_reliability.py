@@ -172,7 +172,7 @@ here = Path(os.environ["RACE_DIR"])
 
 
 async def main() -> None:
-    engine = MigrationEngine.for_bot(bot, in_thread=False, lock_timeout=120)
+    engine = MigrationEngine.for_bot(bot, in_thread=False, lock_timeout=30)
     applied, waits = [], 0
     for number in range(1, ROUNDS + 1):
         go = here / f"round{number}.go"
@@ -227,6 +227,21 @@ def downgrade() -> None:
 '''
 
 
+def _stop(racers: list[subprocess.Popen[str]]) -> str:
+    """Kill the racers still running and return what every racer printed (bounded waits)."""
+    for racer in racers:
+        if racer.poll() is None:
+            racer.kill()
+    texts = []
+    for racer in racers:
+        try:
+            out, err = racer.communicate(timeout=10)
+        except (subprocess.TimeoutExpired, ValueError):  # ValueError: output already read
+            out, err = "", "(no output)"
+        texts.append(f"exit {racer.returncode}\n{out}{err}")
+    return "\n".join(texts)
+
+
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 def test_two_processes_racing_upgrades_apply_each_migration_once(
     db_url: str, cog_project: CogProject
@@ -262,16 +277,18 @@ def test_two_processes_racing_upgrades_apply_each_migration_once(
             text = RACE_STEP.format(n=number, rev=rev, down=down)
             (versions / f"{rev}_round_{number}.py").write_text(text)
             (cog_project.root / f"round{number}.go").write_text("go")
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 60
             while len(list(cog_project.root.glob(f"round{number}.[0-9]*"))) < 2:
-                assert all(r.poll() is None for r in racers), [r.communicate() for r in racers]
-                assert time.monotonic() < deadline, "a racer is stuck"
+                # A racer that ended early (its upgrade failed) or one stuck past the deadline
+                # fails the test with both racers' output; neither is waited on unbounded.
+                if any(r.poll() is not None for r in racers):
+                    pytest.fail(f"a racer ended in round {number}:\n{_stop(racers)}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"a racer is stuck in round {number}:\n{_stop(racers)}")
                 time.sleep(0.01)
-        outputs = [r.communicate(timeout=120) for r in racers]
+        outputs = [r.communicate(timeout=60) for r in racers]
     finally:
-        for racer in racers:
-            if racer.poll() is None:
-                racer.kill()
+        _stop(racers)
     applied: list[str] = []
     for racer, (out, err) in zip(racers, outputs, strict=True):
         assert racer.returncode == 0, err
