@@ -124,20 +124,27 @@ class BotProject:
 
     # -- running nxalembic ---------------------------------------------------------------
 
-    def nx(self, *args: str, cwd: Path | None = None) -> Run:
-        """Run ``python -m nextcord_ormar.nxalembic ARGS`` in the project folder."""
+    def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # sources change within a second in these tests
+        return env
+
+    def nx(self, *args: str, cwd: Path | None = None) -> Run:
+        """Run ``python -m nextcord_ormar.nxalembic ARGS`` in the project folder."""
         done = subprocess.run(
             [sys.executable, "-m", "nextcord_ormar.nxalembic", *args],
             cwd=cwd or self.root,
-            env=env,
+            env=self._env(),
             capture_output=True,
             text=True,
             timeout=120,
         )
         saw("nxalembic " + " ".join(args), done.stdout, done.stderr)
         return Run(tuple(args), done.returncode, done.stdout, done.stderr)
+
+    def start(self, *args: str) -> Background:
+        """Start ``nxalembic ARGS`` without waiting; its stderr can be read while it runs."""
+        return Background(self, args)
 
     def ok(self, *args: str) -> Run:
         """Run ``nxalembic ARGS`` and require exit status 0."""
@@ -240,6 +247,39 @@ class BotProject:
             metadata = the_app.metadata
             names = the_app.table_names
             return self.db(diff)
+
+
+class Background:
+    """An ``nxalembic`` run in progress (see :meth:`BotProject.start`)."""
+
+    def __init__(self, project: BotProject, args: tuple[str, ...]) -> None:
+        self.args = args
+        self._out = project.root.parent / f"nx-{os.getpid()}-{id(self)}.out"
+        self._err = self._out.with_suffix(".err")
+        with self._out.open("w") as out, self._err.open("w") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "nextcord_ormar.nxalembic", *args],
+                cwd=project.root,
+                env=project._env(),
+                stdout=out,
+                stderr=err,
+                text=True,
+            )
+
+    def stderr(self) -> str:
+        """What it printed on stderr so far."""
+        return self._err.read_text()
+
+    def finish(self, timeout: float = 60) -> Run:
+        """Wait for it to end (killing it after ``timeout`` seconds) and return the run."""
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        out, err = self._out.read_text(), self._err.read_text()
+        saw("nxalembic " + " ".join(self.args), out, err)
+        return Run(self.args, self.process.returncode, out, err)
 
 
 def run_parallel(calls: Sequence[Callable[[], T]], workers: int = 4) -> list[T]:
