@@ -104,11 +104,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 _worker_totals: list[tuple[int, list[str]]] = []
 
 
-def pytest_testnodedown(node: object, error: object) -> None:
+class _WorkerScans:
     """On the xdist controller: collect what each worker scanned and found."""
-    output = getattr(node, "workeroutput", {})
-    if "leak_scanned" in output:
-        _worker_totals.append((int(output["leak_scanned"]), list(output["leak_found"])))
+
+    def pytest_testnodedown(self, node: object, error: object) -> None:
+        output = getattr(node, "workeroutput", {})
+        if "leak_scanned" in output:
+            _worker_totals.append((int(output["leak_scanned"]), list(output["leak_found"])))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_WorkerScans(), "nxo-worker-scans")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -12,12 +12,6 @@ from tests.discord_harness import columns, running_bot, table_names
 from tests.sample_cogs import change_wallet, write_cogs
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """The cog is tested on SQLite and PostgreSQL (the engine's own tests cover MariaDB)."""
-    return str(request.param)
-
-
 EVERY_SUBCOMMAND = [
     ("migrate make", {"cog": "Economy"}),
     ("migrate upgrade", {}),

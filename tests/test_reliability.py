@@ -86,10 +86,10 @@ async def test_a_migration_failing_halfway_reports_the_state_the_database_is_in(
 
 
 async def test_a_script_edited_after_it_ran_is_flagged(
-    tmp_path: Path, cog_project: CogProject
+    db_url: str, cog_project: CogProject
 ) -> None:
     write_cogs(cog_project, moderation=False)
-    bot = Bot(database_url=f"sqlite:///{tmp_path / 'tamper.sqlite3'}")
+    bot = Bot(database_url=db_url)
     bot.load_extension("cogs.economy")
     engine = MigrationEngine.for_bot(bot)
     try:
@@ -110,10 +110,10 @@ async def test_a_script_edited_after_it_ran_is_flagged(
     ["../../../etc/passwd", "a/b\\c", "..", "💥 boom\x00\x1b[31m\u202e", "   ", ""],
 )
 async def test_hostile_messages_give_safe_names_inside_the_versions_folder(
-    tmp_path: Path, cog_project: CogProject, message: str
+    db_url: str, cog_project: CogProject, message: str
 ) -> None:
     write_cogs(cog_project, moderation=False)
-    bot = Bot(database_url=f"sqlite:///{tmp_path / 'msg.sqlite3'}")
+    bot = Bot(database_url=db_url)
     bot.load_extension("cogs.economy")
     engine = MigrationEngine.for_bot(bot)
     try:
@@ -134,10 +134,10 @@ async def test_hostile_messages_give_safe_names_inside_the_versions_folder(
 
 
 async def test_too_long_messages_and_unknown_revisions_are_clear_errors(
-    tmp_path: Path, cog_project: CogProject
+    db_url: str, cog_project: CogProject
 ) -> None:
     write_cogs(cog_project, moderation=False)
-    bot = Bot(database_url=f"sqlite:///{tmp_path / 'bad.sqlite3'}")
+    bot = Bot(database_url=db_url)
     bot.load_extension("cogs.economy")
     engine = MigrationEngine.for_bot(bot)
     try:
