@@ -10,7 +10,6 @@ from tests.conftest import CogProject
 from tests.discord_harness import columns, running_bot, table_names
 from tests.sample_cogs import change_wallet, write_cogs
 
-
 EVERY_SUBCOMMAND = [
     ("migrate make", {"cog": "Economy"}),
     ("migrate upgrade", {}),
