@@ -190,7 +190,7 @@ def _mutation_verdict(copy: Path, mutation: Any, py: str, env: dict[str, str]) -
     failed = [
         line.split(" ", 1)[1].split(" - ")[0]
         for line in done.stdout.splitlines()
-        if line.startswith(("FAILED ", "ERROR "))
+        if line.startswith(("FAILED tests/", "ERROR tests/"))
     ]
     return "caught by " + (", ".join(failed) or "the tests (see their output)")
 
