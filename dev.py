@@ -184,15 +184,15 @@ def _mutation_verdict(copy: Path, mutation: Any, py: str, env: dict[str, str]) -
         target.write_text(original, encoding="utf-8")
     if done.returncode == 0:
         return "SURVIVED (the tests passed)"
-    if done.returncode not in (1,):  # 2: interrupted or a usage error, 4/5: no tests ran
-        tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
-        return f"ERROR (pytest exited {done.returncode}): " + " | ".join(tail)
     failed = [
         line.split(" ", 1)[1].split(" - ")[0]
         for line in done.stdout.splitlines()
         if line.startswith(("FAILED tests/", "ERROR tests/"))
     ]
-    return "caught by " + (", ".join(failed) or "the tests (see their output)")
+    if not failed:  # a usage error, no tests collected, a crash: not a catch
+        tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+        return f"ERROR (pytest exited {done.returncode}): " + " | ".join(tail)
+    return "caught by " + ", ".join(failed)
 
 
 def task_mutate(args: argparse.Namespace) -> int:

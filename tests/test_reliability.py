@@ -209,6 +209,8 @@ def setup(bot):
 
 RACE_STEP = '''"""round {n}"""
 
+import time
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -219,6 +221,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Long enough that the other racer, started within milliseconds, would overlap it
+    # without the migration lock (and fail on the table this one creates).
+    time.sleep(0.2)
     op.create_table("race_t{n}", sa.Column("id", sa.Integer, primary_key=True))
 
 
