@@ -21,7 +21,6 @@ import traceback
 SECRET = "nxo-test-s3cret"
 
 _seen: list[tuple[str, str]] = []
-_checked = 0
 _total = 0
 
 
@@ -40,12 +39,15 @@ def scanned() -> int:
 
 
 def unchecked_leaks() -> list[str]:
-    """Where the secret was seen since the last call (the texts are then forgotten)."""
-    global _checked
-    found = sorted({where for where, text in _seen if SECRET in text})
+    """Where the secret was seen since the last call, each with the line that carried it
+    (the secret shown as ``<SECRET>``); the texts are then forgotten."""
+    found: dict[str, str] = {}
+    for where, text in _seen:
+        if SECRET in text and where not in found:
+            line = next(line for line in text.splitlines() if SECRET in line)
+            found[where] = f"{where} ({line.strip()[:300].replace(SECRET, '<SECRET>')!r})"
     _seen.clear()
-    _checked = _total
-    return found
+    return sorted(found.values())
 
 
 class Recorder(logging.Handler):
