@@ -40,10 +40,10 @@ MUTATIONS = [
     ),
     Mutation(
         "masked-url-shows-query",
-        "a masked URL hides its query string values too (SQLite test URLs carry the secret there)",
-        "nextcord_ormar/database.py",
-        'text += "?" + "&".join(f"{key}=***" for key in parsed.query)',
-        'text += "?" + "&".join(f"{k}={v}" for k, v in parsed.query.items())',
+        "a masked URL hides a ?password= in its query (SQLite test URLs carry the secret there)",
+        "nextcord_ormar/redact.py",
+        "key: (MASK if _SECRET_KEY.search(key) else value) for key, value in parsed.query.items()",
+        "key: value for key, value in parsed.query.items()",
         ("tests/test_bot_lifecycle.py", "-k", "sqlite-Bot"),
     ),
     Mutation(
@@ -152,8 +152,8 @@ MUTATIONS = [
         "upgrade-ignores-target",
         "/migrate upgrade target: stops at that revision",
         "nextcord_ormar/admin_cog/cog.py",
-        'apps, target or "head", on_progress=progress.on_event',
-        'apps, "head", on_progress=progress.on_event',
+        '                    target or "head",\n                    on_progress=progress.on_event,',
+        '                    "head",\n                    on_progress=progress.on_event,',
         (f"{COG_PROMISES}::test_upgrade_stops_at_its_target[sqlite]",),
     ),
     Mutation(
