@@ -262,7 +262,7 @@ def test_two_processes_racing_upgrades_apply_each_migration_once(
         "RACE_DB": db_url,
         "RACE_ROUNDS": str(rounds),
         "RACE_DIR": str(cog_project.root),
-        "PYTHONPATH": str(cog_project.root),
+        "PYTHONPATH": os.pathsep.join([str(cog_project.root), os.environ.get("PYTHONPATH", "")]),
     }
     racers = [
         subprocess.Popen(
