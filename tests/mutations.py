@@ -49,9 +49,10 @@ MUTATIONS = [
     Mutation(
         "reply-carries-full-url",
         "no reply carries the database URL with its secret, on SQLite too, under pytest -n 2",
-        "nextcord_ormar/admin_cog/cog.py",
-        "reply = render.error(str(exc))",
-        'reply = render.error(f"{exc} ({self.bot.database.sa_url.render_as_string(False)})")',
+        "nextcord_ormar/admin_cog/delivery.py",
+        "return render.error(str(exc))",
+        "return render.error(f\"{exc} ({__import__('nextcord_ormar.database', fromlist=['x'])"
+        '.database.sa_url.render_as_string(False)})")',
         (
             "-n",
             "2",
@@ -125,7 +126,7 @@ MUTATIONS = [
     Mutation(
         "no-channel-fallback",
         "a result goes to the channel when Discord rejects the interaction token",
-        "nextcord_ormar/admin_cog/cog.py",
+        "nextcord_ormar/admin_cog/delivery.py",
         "if exc.code in _TOKEN_GONE or exc.status == 401:",
         "if False:",
         (
@@ -135,7 +136,7 @@ MUTATIONS = [
     Mutation(
         "big-files-attached",
         "files over 8 MiB are named in the reply, not attached",
-        "nextcord_ormar/admin_cog/cog.py",
+        "nextcord_ormar/admin_cog/delivery.py",
         "        reply = reply.fit()\n",
         "",
         (f"{COG_PROMISES}::test_files_over_8_mib_are_named_not_attached[sqlite]",),
@@ -152,8 +153,8 @@ MUTATIONS = [
         "upgrade-ignores-target",
         "/migrate upgrade target: stops at that revision",
         "nextcord_ormar/admin_cog/cog.py",
-        '                    target or "head",\n                    on_progress=progress.on_event,',
-        '                    "head",\n                    on_progress=progress.on_event,',
+        'apps, target or "head", on_progress=progress.on_event, questioner=buttons',
+        'apps, "head", on_progress=progress.on_event, questioner=buttons',
         (f"{COG_PROMISES}::test_upgrade_stops_at_its_target[sqlite]",),
     ),
     Mutation(
