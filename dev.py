@@ -6,6 +6,8 @@
     python3 dev.py example    run example_bot.py offline (local Discord, SQLite)
     python3 dev.py docs       build the Sphinx docs with warnings as errors
     python3 dev.py bench      run the benchmarks (bench/README.md)
+    python3 dev.py mutate     break each promise on purpose (tests/mutations.py) in a copy
+                              of the repository and report which the tests catch (not in CI)
 
 Each task creates the virtual environment it needs under ``.venvs/`` (once; again when
 pyproject.toml changes). Python 3.11 runs nextcord 2.6, Python 3.12 runs nextcord 3.x.
@@ -21,7 +23,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 VENVS = ROOT / ".venvs"
@@ -151,6 +156,81 @@ def task_bench(args: argparse.Namespace) -> int:
     return subprocess.run(cmd, cwd=ROOT).returncode
 
 
+#: Left out of the copy ``mutate`` works in.
+_NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venvs", "_build", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"
+)
+
+
+def _mutation_verdict(copy: Path, mutation: Any, py: str, env: dict[str, str]) -> str:
+    """Apply one mutation in ``copy``, run its tests, restore the file; return the verdict."""
+    target = copy / mutation.file
+    original = target.read_text(encoding="utf-8")
+    found = original.count(mutation.old)
+    if found != 1:
+        where = "no longer in" if found == 0 else f"{found} times in"
+        return f"does not apply (its snippet is {where} {mutation.file})"
+    target.write_text(original.replace(mutation.old, mutation.new), encoding="utf-8")
+    try:
+        cmd = [py, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider"]
+        done = subprocess.run(
+            [*cmd, *mutation.tests],
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        target.write_text(original, encoding="utf-8")
+    if done.returncode == 0:
+        return "SURVIVED (the tests passed)"
+    failed = [
+        line.split(" ", 1)[1].split(" - ")[0]
+        for line in done.stdout.splitlines()
+        if line.startswith(("FAILED tests/", "ERROR tests/"))
+    ]
+    if not failed:  # a usage error, no tests collected, a crash: not a catch
+        tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+        return f"ERROR (pytest exited {done.returncode}): " + " | ".join(tail)
+    return "caught by " + ", ".join(failed)
+
+
+def task_mutate(args: argparse.Namespace) -> int:
+    """Break each promise of tests/mutations.py in a temporary copy; report caught/survived."""
+    sys.path.insert(0, str(ROOT))
+    from tests.mutations import MUTATIONS
+
+    wanted = [m for m in MUTATIONS if not args.rest or m.name in args.rest]
+    unknown = set(args.rest) - {m.name for m in MUTATIONS}
+    if unknown:
+        raise SystemExit(f"[dev] error: unknown mutation(s): {', '.join(sorted(unknown))}")
+    version, req = available_lines(None)[0]
+    py = str(venv_for(version, req, "all,test") / "python")
+    results: list[tuple[str, str, float]] = []
+    with tempfile.TemporaryDirectory(prefix="nxo-mutate-") as tmp:
+        copy = Path(tmp) / "repo"
+        shutil.copytree(ROOT, copy, ignore=_NOT_COPIED)
+        # The copy's package comes first (for nxalembic subprocesses too); no stale bytecode.
+        env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+        probe = [py, "-c", "import nextcord_ormar; print(nextcord_ormar.__file__)"]
+        where = subprocess.run(probe, cwd=copy, env=env, capture_output=True, text=True)
+        if not where.stdout.strip().startswith(str(copy)):
+            raise SystemExit(f"[dev] error: the copy's package is not the one imported: {where}")
+        for mutation in wanted:
+            say(f"mutation {mutation.name}: {mutation.promise}")
+            started = time.monotonic()
+            verdict = _mutation_verdict(copy, mutation, py, env)
+            results.append((mutation.name, verdict, time.monotonic() - started))
+            say(f"  -> {verdict}")
+    width = max(len(name) for name, _, _ in results)
+    print("\nmutation".ljust(width + 3) + "verdict")
+    for name, verdict, seconds in results:
+        print(f"{name.ljust(width + 2)}{verdict} ({seconds:.0f} s)")
+    caught = sum(verdict.startswith("caught") for _, verdict, _ in results)
+    print(f"\n{caught} of {len(results)} mutations caught")
+    return 0 if caught == len(results) else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -168,6 +248,7 @@ def main() -> int:
         ("example", task_example, "run example_bot.py offline"),
         ("docs", task_docs, "build the docs (warnings are errors)"),
         ("bench", task_bench, "run the benchmarks"),
+        ("mutate", task_mutate, "break each promise in a copy; report what the tests catch"),
     ]:
         p = sub.add_parser(name, help=text)
         p.add_argument("rest", nargs="*", help="arguments passed on (after --)")

@@ -46,11 +46,6 @@ def setup(bot):
 """
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.mark.parametrize("bot_class", [Bot, AutoShardedBot])
 async def test_database_is_up_before_ready_and_closed_after_the_cogs(
     db_url: str, cog_project: CogProject, bot_class: type[Bot]

@@ -86,10 +86,10 @@ async def test_a_migration_failing_halfway_reports_the_state_the_database_is_in(
 
 
 async def test_a_script_edited_after_it_ran_is_flagged(
-    tmp_path: Path, cog_project: CogProject
+    db_url: str, cog_project: CogProject
 ) -> None:
     write_cogs(cog_project, moderation=False)
-    bot = Bot(database_url=f"sqlite:///{tmp_path / 'tamper.sqlite3'}")
+    bot = Bot(database_url=db_url)
     bot.load_extension("cogs.economy")
     engine = MigrationEngine.for_bot(bot)
     try:
@@ -110,10 +110,10 @@ async def test_a_script_edited_after_it_ran_is_flagged(
     ["../../../etc/passwd", "a/b\\c", "..", "💥 boom\x00\x1b[31m\u202e", "   ", ""],
 )
 async def test_hostile_messages_give_safe_names_inside_the_versions_folder(
-    tmp_path: Path, cog_project: CogProject, message: str
+    db_url: str, cog_project: CogProject, message: str
 ) -> None:
     write_cogs(cog_project, moderation=False)
-    bot = Bot(database_url=f"sqlite:///{tmp_path / 'msg.sqlite3'}")
+    bot = Bot(database_url=db_url)
     bot.load_extension("cogs.economy")
     engine = MigrationEngine.for_bot(bot)
     try:
@@ -134,10 +134,10 @@ async def test_hostile_messages_give_safe_names_inside_the_versions_folder(
 
 
 async def test_too_long_messages_and_unknown_revisions_are_clear_errors(
-    tmp_path: Path, cog_project: CogProject
+    db_url: str, cog_project: CogProject
 ) -> None:
     write_cogs(cog_project, moderation=False)
-    bot = Bot(database_url=f"sqlite:///{tmp_path / 'bad.sqlite3'}")
+    bot = Bot(database_url=db_url)
     bot.load_extension("cogs.economy")
     engine = MigrationEngine.for_bot(bot)
     try:
@@ -172,7 +172,7 @@ here = Path(os.environ["RACE_DIR"])
 
 
 async def main() -> None:
-    engine = MigrationEngine.for_bot(bot, in_thread=False, lock_timeout=120)
+    engine = MigrationEngine.for_bot(bot, in_thread=False, lock_timeout=30)
     applied, waits = [], 0
     for number in range(1, ROUNDS + 1):
         go = here / f"round{number}.go"
@@ -209,6 +209,8 @@ def setup(bot):
 
 RACE_STEP = '''"""round {n}"""
 
+import time
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -219,12 +221,30 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Long enough that the other racer, started within milliseconds, would overlap it
+    # without the migration lock (and fail on the table this one creates).
+    time.sleep(0.2)
     op.create_table("race_t{n}", sa.Column("id", sa.Integer, primary_key=True))
 
 
 def downgrade() -> None:
     op.drop_table("race_t{n}")
 '''
+
+
+def _stop(racers: list[subprocess.Popen[str]]) -> str:
+    """Kill the racers still running and return what every racer printed (bounded waits)."""
+    for racer in racers:
+        if racer.poll() is None:
+            racer.kill()
+    texts = []
+    for racer in racers:
+        try:
+            out, err = racer.communicate(timeout=10)
+        except (subprocess.TimeoutExpired, ValueError):  # ValueError: output already read
+            out, err = "", "(no output)"
+        texts.append(f"exit {racer.returncode}\n{out}{err}")
+    return "\n".join(texts)
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
@@ -242,7 +262,7 @@ def test_two_processes_racing_upgrades_apply_each_migration_once(
         "RACE_DB": db_url,
         "RACE_ROUNDS": str(rounds),
         "RACE_DIR": str(cog_project.root),
-        "PYTHONPATH": str(cog_project.root),
+        "PYTHONPATH": os.pathsep.join([str(cog_project.root), os.environ.get("PYTHONPATH", "")]),
     }
     racers = [
         subprocess.Popen(
@@ -262,16 +282,18 @@ def test_two_processes_racing_upgrades_apply_each_migration_once(
             text = RACE_STEP.format(n=number, rev=rev, down=down)
             (versions / f"{rev}_round_{number}.py").write_text(text)
             (cog_project.root / f"round{number}.go").write_text("go")
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 60
             while len(list(cog_project.root.glob(f"round{number}.[0-9]*"))) < 2:
-                assert all(r.poll() is None for r in racers), [r.communicate() for r in racers]
-                assert time.monotonic() < deadline, "a racer is stuck"
+                # A racer that ended early (its upgrade failed) or one stuck past the deadline
+                # fails the test with both racers' output; neither is waited on unbounded.
+                if any(r.poll() is not None for r in racers):
+                    pytest.fail(f"a racer ended in round {number}:\n{_stop(racers)}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"a racer is stuck in round {number}:\n{_stop(racers)}")
                 time.sleep(0.01)
-        outputs = [r.communicate(timeout=120) for r in racers]
+        outputs = [r.communicate(timeout=60) for r in racers]
     finally:
-        for racer in racers:
-            if racer.poll() is None:
-                racer.kill()
+        _stop(racers)
     applied: list[str] = []
     for racer, (out, err) in zip(racers, outputs, strict=True):
         assert racer.returncode == 0, err

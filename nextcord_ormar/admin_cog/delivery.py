@@ -66,7 +66,9 @@ class Responder:
             log.warning("cannot deliver a /migrate result: no channel")
             return
         extra: dict[str, Any] = {"embed": reply.embed} if reply.embed is not None else {}
-        await channel.send(content=content, files=reply.file_objects(), **extra)
+        if reply.files:  # files=[] makes nextcord send a url-encoded form, not JSON
+            extra["files"] = reply.file_objects()
+        await channel.send(content=content, **extra)
 
 
 class Progress:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from nextcord_ormar import normalize_url, registry
@@ -77,8 +77,12 @@ class BotProject:
 
     def __init__(self, root: Path, db_url: str) -> None:
         self.root = root
-        self.db_url = db_url
         self.backend = normalize_url(db_url).get_backend_name()
+        if self.backend == "sqlite":
+            # nxalembic would print SQLAlchemy's warning about the secret query argument the
+            # test SQLite URLs carry (tests/databases.py); the terminal tests use a plain path.
+            db_url = make_url(db_url).set(query={}).render_as_string(hide_password=False)
+        self.db_url = db_url
         root.mkdir(parents=True, exist_ok=True)
         self.write("cogs/__init__.py", "")
 
@@ -120,20 +124,27 @@ class BotProject:
 
     # -- running nxalembic ---------------------------------------------------------------
 
-    def nx(self, *args: str, cwd: Path | None = None) -> Run:
-        """Run ``python -m nextcord_ormar.nxalembic ARGS`` in the project folder."""
+    def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # sources change within a second in these tests
+        return env
+
+    def nx(self, *args: str, cwd: Path | None = None) -> Run:
+        """Run ``python -m nextcord_ormar.nxalembic ARGS`` in the project folder."""
         done = subprocess.run(
             [sys.executable, "-m", "nextcord_ormar.nxalembic", *args],
             cwd=cwd or self.root,
-            env=env,
+            env=self._env(),
             capture_output=True,
             text=True,
             timeout=120,
         )
         saw("nxalembic " + " ".join(args), done.stdout, done.stderr)
         return Run(tuple(args), done.returncode, done.stdout, done.stderr)
+
+    def start(self, *args: str) -> Background:
+        """Start ``nxalembic ARGS`` without waiting; its stderr can be read while it runs."""
+        return Background(self, args)
 
     def ok(self, *args: str) -> Run:
         """Run ``nxalembic ARGS`` and require exit status 0."""
@@ -236,6 +247,39 @@ class BotProject:
             metadata = the_app.metadata
             names = the_app.table_names
             return self.db(diff)
+
+
+class Background:
+    """An ``nxalembic`` run in progress (see :meth:`BotProject.start`)."""
+
+    def __init__(self, project: BotProject, args: tuple[str, ...]) -> None:
+        self.args = args
+        self._out = project.root.parent / f"nx-{os.getpid()}-{id(self)}.out"
+        self._err = self._out.with_suffix(".err")
+        with self._out.open("w") as out, self._err.open("w") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "nextcord_ormar.nxalembic", *args],
+                cwd=project.root,
+                env=project._env(),
+                stdout=out,
+                stderr=err,
+                text=True,
+            )
+
+    def stderr(self) -> str:
+        """What it printed on stderr so far."""
+        return self._err.read_text()
+
+    def finish(self, timeout: float = 60) -> Run:
+        """Wait for it to end (killing it after ``timeout`` seconds) and return the run."""
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        out, err = self._out.read_text(), self._err.read_text()
+        saw("nxalembic " + " ".join(self.args), out, err)
+        return Run(self.args, self.process.returncode, out, err)
 
 
 def run_parallel(calls: Sequence[Callable[[], T]], workers: int = 4) -> list[T]:

@@ -262,6 +262,12 @@ def test_error_is_one_line_with_its_exit_status(case: Case, runs: dict[str, Run]
     assert case.message in run.err, run
 
 
+def test_wrong_mysql_password_is_refused_by_the_server(runs: dict[str, Run]) -> None:
+    """The server answered and refused the password: not a connection refused or a timeout."""
+    run = runs["mysql-wrong-password"]
+    assert "(1045, \"Access denied for user 'root'@" in run.err, run
+
+
 def test_verbose_adds_the_traceback_without_the_password(tmp_path: Path) -> None:
     project = BotProject(tmp_path / "bot", f"postgresql://bot:{SECRET}@127.0.0.1:1/botdb")
     project.write_ini()
