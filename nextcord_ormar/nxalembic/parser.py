@@ -119,6 +119,21 @@ def _answer_options(sub: argparse.ArgumentParser) -> None:
     )
 
 
+def _replay_options(sub: argparse.ArgumentParser, what: str) -> None:
+    sub.add_argument(
+        "--replay",
+        action="store_true",
+        help=f"{what} the app's migration history, replayed into a scratch database of the "
+        "bot's dialect, instead of the live database (which is not touched)",
+    )
+    sub.add_argument(
+        "--replay-url",
+        metavar="URL",
+        help="create the scratch database on this server (default: the bot's server, or "
+        "replay_url in nxalembic.ini); implies --replay",
+    )
+
+
 def build_parser() -> NxalembicParser:
     """A fresh parser for the ``nxalembic`` command line."""
     top = NxalembicParser(
@@ -167,6 +182,7 @@ def build_parser() -> NxalembicParser:
         help="what the migration does; it names the file (default: a name derived from "
         "the changes, such as 'add wallets bank')",
     )
+    _replay_options(migrate, "compare the models with")
 
     upgrade = command(
         "upgrade",
@@ -258,6 +274,7 @@ def build_parser() -> NxalembicParser:
         "revision. Exit 0 when everything is migrated and applied, 1 otherwise (for CI).",
     )
     _app_option(check, "check")
+    _replay_options(check, "compare the models with")
     return top
 
 
