@@ -27,7 +27,7 @@ from pathlib import Path
 
 import sqlalchemy
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from ..apps import OrmarApp
 from ..database import BotDatabase, normalize_url, scrub_password
@@ -240,7 +240,7 @@ class Scratch:
             f"{scrub_password(first_line(error), self.server)}"
         )
 
-    async def _listed(self, conn: sqlalchemy.ext.asyncio.AsyncConnection) -> list[str]:
+    async def _listed(self, conn: AsyncConnection) -> list[str]:
         if self.dialect == "postgresql":
             query = "SELECT datname FROM pg_database WHERE datname LIKE 'nxo\\_replay\\_%'"
         else:
