@@ -19,6 +19,7 @@ from ..apps import OrmarApp
 from ..errors import MigrationError
 from .naming import next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
+from .owned import order_drops, removed_tables
 from .render import ScriptCheckError, verify_script
 from .results import MakeResult
 from .scripts import AppScripts
@@ -50,11 +51,16 @@ def make_migration(
         if upgrade_ops.is_empty():
             found[:] = []
             return
+        order_drops(script)
         name = message or name_from_operations(describe_operations(upgrade_ops), app.name)
         captured["message"] = name
         script.message = name
 
-    cfg = scripts.config(connection=conn, process_revision_directives=directives)
+    cfg = scripts.config(
+        connection=conn,
+        process_revision_directives=directives,
+        removed_tables=removed_tables(scripts),
+    )
     if empty:
         name = message or "empty"
         captured["message"] = name
