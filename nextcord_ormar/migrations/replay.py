@@ -31,10 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from ..apps import OrmarApp
 from ..database import BotDatabase, normalize_url, scrub_password
-from ..errors import first_line
+from ..errors import ReplayError, first_line
 from .engine import MigrationEngine
 from .results import AppRun, CheckResult, MakeResult
-from .scripts import AppScripts, MigrationError
+from .scripts import AppScripts
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,6 @@ __all__ = ["PREFIX", "ReplayError", "check_from_history", "make_from_history", "
 PREFIX = "nxo_replay_"
 _NAME = re.compile(rf"^{PREFIX}(?P<host>[0-9a-f]{{6}})_(?P<pid>\d+)_[0-9a-f]{{8}}$")
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
-
-
-class ReplayError(MigrationError):
-    """The history could not be replayed (a script failed, or no scratch database)."""
 
 
 async def make_from_history(
