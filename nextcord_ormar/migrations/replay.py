@@ -24,6 +24,7 @@ import socket
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy
 from sqlalchemy.engine import URL
@@ -33,6 +34,8 @@ from ..apps import OrmarApp
 from ..database import BotDatabase, normalize_url, scrub_password
 from ..errors import ReplayError, first_line
 from .engine import MigrationEngine
+from .questions import Questioner
+from .renames import Rename
 from .results import AppRun, CheckResult, MakeResult
 from .scripts import AppScripts
 
@@ -53,11 +56,17 @@ async def make_from_history(
     message: str | None = None,
     empty: bool = False,
     replay_url: str | URL | None = None,
+    renames: Sequence[Rename] = (),
+    questioner: Questioner | None = None,
 ) -> list[MakeResult]:
-    """Each app's next migration, compared with its replayed history instead of the database."""
+    """Each app's next migration, compared with its replayed history instead of the database.
+
+    ``renames`` and ``questioner`` work as in :meth:`MigrationEngine.make`.
+    """
     chosen = [engine.app(a) for a in apps]
+    options: dict[str, Any] = {"renames": renames, "questioner": questioner}
     async with replayed(engine, chosen, replay_url) as scratch:
-        return [await scratch.make(app, message=message, empty=empty) for app in chosen]
+        return [await scratch.make(app, message=message, empty=empty, **options) for app in chosen]
 
 
 async def check_from_history(

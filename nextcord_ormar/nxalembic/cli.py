@@ -18,7 +18,7 @@ import traceback
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..apps import OrmarApp
 from ..bot import DatabaseBotMixin
@@ -26,6 +26,7 @@ from ..errors import ConfigError, NextcordOrmarError, NotConfirmedError, UsageEr
 from ..migrations import AppRun, MigrationEngine
 from ..migrations.naming import clean_message
 from ..migrations.questions import Question
+from ..migrations.renames import Rename, RenameColumn, parse_rename
 from ..migrations.replay import replayed
 from ..redact import Scrubber
 from . import output
@@ -245,6 +246,17 @@ class Cli:
         given = getattr(self.args, "replay_url", None)
         return given or (self.config.replay_url if self.config else None)
 
+    def _renames(self) -> list[Rename]:
+        """``--rename`` and ``--rename-table``; each must name a table of a loaded app."""
+        assert self.bot is not None
+        given = [parse_rename(text) for text in self.args.rename]
+        given += [parse_rename(text, table=True) for text in self.args.rename_table]
+        for rename in given:
+            table = rename.table if isinstance(rename, RenameColumn) else rename.new
+            if self.bot.registry.table_owner(table) is None:
+                raise UsageError(f"--rename: no loaded app has a table {table!r}")
+        return given
+
     def _check_apps(self) -> None:
         """An app named on the command line must exist (the error lists the known ones)."""
         assert self.bot is not None
@@ -263,11 +275,16 @@ class Cli:
 
     async def cmd_migrate(self, engine: MigrationEngine) -> int:
         code = EXIT_OK
-        message, empty = self.args.message, self.args.empty
+        options: dict[str, Any] = {
+            "message": self.args.message,
+            "empty": self.args.empty,
+            "renames": self._renames(),
+            "questioner": _Prompt(self),
+        }
         async with self._compared_with(engine) as maker:
             for app in self._apps():
                 try:
-                    result = await maker.make(app, message=message, empty=empty)
+                    result = await maker.make(app, **options)
                 except Exception as exc:  # one app's failure is reported; the others go on
                     self._app_failed(app.name, exc)
                     code = EXIT_FAILURE

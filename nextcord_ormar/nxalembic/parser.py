@@ -183,6 +183,30 @@ def build_parser() -> NxalembicParser:
         "the changes, such as 'add wallets bank')",
     )
     _replay_options(migrate, "compare the models with")
+    renames = migrate.add_argument_group("renames")
+    renames.add_argument(
+        "--rename",
+        metavar="TABLE.OLD:NEW",
+        action="append",
+        default=[],
+        help="column OLD of TABLE was renamed to NEW: rename it (keeping its data) instead "
+        "of dropping it and adding NEW (repeatable; otherwise nxalembic asks)",
+    )
+    renames.add_argument(
+        "--rename-table",
+        metavar="OLD:NEW",
+        action="append",
+        default=[],
+        help="table OLD was renamed to NEW: rename it (keeping its rows) instead of dropping "
+        "it and creating NEW (repeatable)",
+    )
+    renames.add_argument(
+        "--no-input",
+        action="store_true",
+        help="never ask whether a dropped and an added column is a rename: keep the drop and "
+        "the add, with a warning (the default when stdin is not a terminal)",
+    )
+    migrate.set_defaults(yes=False)
 
     upgrade = command(
         "upgrade",

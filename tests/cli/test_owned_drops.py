@@ -76,7 +76,10 @@ def test_a_removed_model_drops_only_its_own_table(project: BotProject) -> None:
     for other in ("notes", "legacy", "games", "shop_items", "economy_members"):
         assert other not in made.out, made
 
-    project.ok("upgrade")
+    refused = project.nx("upgrade")  # dropping tables needs a yes
+    assert refused.code == 1, refused
+    assert owned <= project.tables()
+    project.ok("upgrade", "--yes")
     tables = project.tables()
     assert not owned & tables
     assert {"economy_members", "shop_items", "games_scores", *UNOWNED} <= tables
@@ -88,5 +91,5 @@ def test_a_removed_model_drops_only_its_own_table(project: BotProject) -> None:
         "shop: up to date",
     ]
 
-    project.ok("downgrade", "economy")  # the drop is undone: the tables come back (empty)
+    project.ok("downgrade", "economy", "--yes")  # the drop is undone: the tables come back (empty)
     assert owned <= project.tables()
