@@ -165,8 +165,9 @@ def build_parser() -> NxalembicParser:
         "compare the models with the database and write a migration per changed app",
         "Compare each app's models with the live database and write the app's next "
         "migration script into its versions folder. Apps without changes get no file "
-        "(unless --empty). Read each script before you upgrade: renames show up as a "
-        "drop plus an add, and table drops are never generated.",
+        "(unless --empty). Read each script before you upgrade. A dropped and an added column "
+        "that may be a rename is asked about (or answered with --rename); a table the app's "
+        "own scripts created whose model is gone is dropped (other tables never are).",
     )
     _app_option(migrate, "make a migration for")
     migrate.add_argument(
