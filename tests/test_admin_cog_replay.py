@@ -56,3 +56,63 @@ async def test_make_from_history_ignores_the_live_database(
 
         again = await scene.run(scene.owner, "migrate make", options)
         await scene.finished(again, "No changes")
+
+
+def _rename_balance(cog_project: CogProject) -> None:
+    path = Path(cog_project.root, "cogs", "economy.py")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    balance: int", "    coins: int"), encoding="utf-8")
+
+
+async def test_make_asks_about_a_rename_with_buttons(db_url: str, cog_project: CogProject) -> None:
+    write_cogs(cog_project, moderation=False)
+    folder = Path(cog_project.root, "cogs", "economy", "migrations")
+    async with running_bot(db_url, cog_project, extensions=("cogs.economy",)) as scene:
+        await scene.finished(
+            await scene.run(scene.owner, "migrate make", {"cog": "Economy"}), "Made"
+        )
+        await scene.finished(await scene.run(scene.owner, "migrate upgrade"), "Upgrade done")
+        await _execute(db_url, "INSERT INTO economy_wallets (id, balance) VALUES (7, 70)")
+        _rename_balance(cog_project)
+        scene.bot.reload_extension("cogs.economy")
+
+        make = await scene.run(scene.owner, "migrate make", {"cog": "Economy"})
+        await scene.finished(make, "did you rename column economy_wallets.balance to coins?")
+        assert not list(folder.glob("0002_*.py"))  # nothing written while the question waits
+        await scene.discord.click(scene.owner, make, label="Confirm")
+        reply = await scene.finished(make, "Made migration")
+        assert reply.files[0].filename == "0002_rename_wallets_balance.py"
+        script = (folder / "0002_rename_wallets_balance.py").read_text(encoding="utf-8")
+        assert "new_column_name='coins'" in script
+
+        upgrade = await scene.run(scene.owner, "migrate upgrade")
+        await scene.finished(upgrade, "Upgrade done")  # a rename drops nothing: no question
+        engine = create_async_engine(normalize_url(db_url))
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(sqlalchemy.text("SELECT id, coins FROM economy_wallets"))
+                assert [tuple(r) for r in rows] == [(7, 70)]
+        finally:
+            await engine.dispose()
+
+
+async def test_an_unanswered_rename_keeps_drop_and_add(
+    db_url: str, cog_project: CogProject
+) -> None:
+    write_cogs(cog_project, moderation=False)
+    extras = {"confirm_timeout": 0.5}
+    async with running_bot(
+        db_url, cog_project, extensions=("cogs.economy",), extras=extras
+    ) as scene:
+        await scene.finished(
+            await scene.run(scene.owner, "migrate make", {"cog": "Economy"}), "Made"
+        )
+        await scene.finished(await scene.run(scene.owner, "migrate upgrade"), "Upgrade done")
+        _rename_balance(cog_project)
+        scene.bot.reload_extension("cogs.economy")
+        make = await scene.run(scene.owner, "migrate make", {"cog": "Economy"})
+        await scene.finished(make, "did you rename column economy_wallets.balance to coins?")
+        reply = await scene.finished(make, "Made migration")  # no answer: timed out
+        text = str(reply.embeds[0])
+        assert "drop column economy_wallets.balance" in text
+        assert "kept drop + add of economy_wallets.balance / coins" in text

@@ -211,12 +211,12 @@ class MigrationsCog(commands.Cog, name="Migrations"):
     ) -> None:
         async def work(responder: Responder) -> Rendered:
             name, app = self.find_cog(cog)
+            buttons = Buttons(interaction, responder, self.labels(), self.options.confirm_timeout)
+            options: dict[str, Any] = {"message": message, "empty": empty, "questioner": buttons}
             if from_history:
-                (result,) = await make_from_history(
-                    self.engine, [app], message=message, empty=empty
-                )
+                (result,) = await make_from_history(self.engine, [app], **options)
             else:
-                result = await self.engine.make(app, message=message, empty=empty)
+                result = await self.engine.make(app, **options)
             return render.make(result, name)
 
         await self._serve(interaction, work, write="make")
