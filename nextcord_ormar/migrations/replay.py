@@ -36,12 +36,12 @@ from ..errors import ReplayError, first_line
 from .engine import MigrationEngine
 from .questions import Questioner
 from .renames import Rename
-from .results import AppRun, CheckResult, MakeResult
+from .results import AppRun, MakeResult
 from .scripts import AppScripts
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PREFIX", "ReplayError", "check_from_history", "make_from_history", "replayed"]
+__all__ = ["PREFIX", "make_from_history", "replayed"]
 
 #: Every scratch database's name starts with this.
 PREFIX = "nxo_replay_"
@@ -67,18 +67,6 @@ async def make_from_history(
     options: dict[str, Any] = {"renames": renames, "questioner": questioner}
     async with replayed(engine, chosen, replay_url) as scratch:
         return [await scratch.make(app, message=message, empty=empty, **options) for app in chosen]
-
-
-async def check_from_history(
-    engine: MigrationEngine,
-    apps: Sequence[str | OrmarApp] | None = None,
-    *,
-    replay_url: str | URL | None = None,
-) -> CheckResult:
-    """Whether the scripts produce exactly the models (the CI gate); no live database used."""
-    chosen = [engine.app(a) for a in apps] if apps else engine.registry.ordered()
-    async with replayed(engine, chosen, replay_url) as scratch:
-        return CheckResult(await scratch.status(chosen, compare=True))
 
 
 @contextlib.asynccontextmanager
