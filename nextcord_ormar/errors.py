@@ -27,6 +27,7 @@ __all__ = [
     "NextcordOrmarError",
     "NotConfirmedError",
     "PlanChangedError",
+    "ReplayError",
     "ScriptCheckError",
     "UnknownAppError",
     "UnknownCogError",
@@ -134,6 +135,10 @@ class UnknownRevisionError(MigrationError, LookupError):
     """A revision name that the app's history does not have."""
 
     usage = True
+
+
+class ReplayError(MigrationError):
+    """The history could not be replayed (a script failed, or no scratch database)."""
 
 
 class LockTimeoutError(MigrationError, TimeoutError):

@@ -18,6 +18,7 @@ from ..apps import OrmarApp
 from ..bot import DatabaseBotMixin
 from ..errors import UnknownCogError
 from ..migrations import MigrationEngine, UpgradeResult
+from ..migrations.replay import make_from_history
 from . import render
 from .delivery import Buttons, Progress, Responder, outcome
 from .options import CogOptions
@@ -201,10 +202,22 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         empty: bool = nextcord.SlashOption(
             description="Write a blank migration to fill in by hand", required=False, default=False
         ),
+        from_history: bool = nextcord.SlashOption(
+            description="Compare with the migration history replayed into a scratch database, "
+            "not with the live database",
+            required=False,
+            default=False,
+        ),
     ) -> None:
         async def work(responder: Responder) -> Rendered:
             name, app = self.find_cog(cog)
-            return render.make(await self.engine.make(app, message=message, empty=empty), name)
+            buttons = Buttons(interaction, responder, self.labels(), self.options.confirm_timeout)
+            options: dict[str, Any] = {"message": message, "empty": empty, "questioner": buttons}
+            if from_history:
+                (result,) = await make_from_history(self.engine, [app], **options)
+            else:
+                result = await self.engine.make(app, **options)
+            return render.make(result, name)
 
         await self._serve(interaction, work, write="make")
 

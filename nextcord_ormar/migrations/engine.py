@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
 from alembic import command
+from alembic.operations import ops
 from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
@@ -31,6 +32,7 @@ from .maker import make_migration
 from .naming import clean_message
 from .preview import replay_sql
 from .questions import Questioner, confirm_move
+from .renames import Rename, ask_renames, renames_for
 from .results import (
     AppStatus,
     CheckResult,
@@ -44,7 +46,7 @@ from .results import (
 )
 from .runner import Runner
 from .scripts import AppScripts
-from .status import app_status
+from .status import app_status, model_diff
 
 __all__ = ["MigrationEngine", "ProgressCallback"]
 
@@ -106,25 +108,51 @@ class MigrationEngine:
     # -- make -----------------------------------------------------------------------------
 
     async def make(
-        self, app: str | OrmarApp, *, message: str | None = None, empty: bool = False
+        self,
+        app: str | OrmarApp,
+        *,
+        message: str | None = None,
+        empty: bool = False,
+        renames: Sequence[Rename] = (),
+        questioner: Questioner | None = None,
     ) -> MakeResult:
         """Autogenerate the app's next migration against the live database (or a blank one).
 
         Writes ``<id>_<slug>.py`` into the app's versions folder. With no changes, nothing
         is written (``outcome == "no_changes"``) unless ``empty``; with migrations not yet
-        applied, nothing is written (``outcome == "not_up_to_date"``).
+        applied, nothing is written (``outcome == "not_up_to_date"``). A dropped and an
+        added column (or table) that may be a rename is taken as one when ``renames`` says
+        so, or when the ``questioner`` answers yes (see :mod:`.renames`).
         """
         the_app = self.app(app)
         text = clean_message(message)
-        return await self.runner.run(lambda conn: self._make_locked(conn, the_app, text, empty))
+        chosen = renames_for(the_app.table_names, renames)
+        if questioner is not None and not empty:
+            found = await self.runner.run(lambda conn: self._diff_if_current(conn, the_app))
+            chosen = await ask_renames(found, chosen, questioner)
+        return await self.runner.run(
+            lambda conn: self._make_locked(conn, the_app, text, empty, chosen)
+        )
+
+    def _diff_if_current(self, conn: Connection, app: OrmarApp) -> ops.UpgradeOps | None:
+        """The app's changes, if its database is at its head (else make will refuse)."""
+        scripts = AppScripts(app, self.dialect_name)
+        heads = scripts.heads()
+        current = not heads or scripts.current(conn) in heads
+        return model_diff(conn, app, self.dialect_name) if current else None
 
     def _make_locked(
-        self, conn: Connection, app: OrmarApp, message: str | None, empty: bool
+        self,
+        conn: Connection,
+        app: OrmarApp,
+        message: str | None,
+        empty: bool,
+        renames: Sequence[Rename] = (),
     ) -> MakeResult:
         with self._lock(conn):
             ledger.ensure(conn)  # also keeps reflection scoped (see AppEnvironment.include_name)
             conn.commit()
-            return make_migration(conn, app, self.dialect_name, message, empty)
+            return make_migration(conn, app, self.dialect_name, message, empty, renames)
 
     # -- upgrade / downgrade ------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ class AppEnvironment:
     connection: Connection | None = None
     on_version_apply: Callable[..., None] | None = None
     process_revision_directives: Callable[..., None] | None = None
+    #: Tables the app's own scripts created whose models were removed: compared, so dropped.
+    removed_tables: frozenset[str] = frozenset()
 
     def include_name(self, name: str | None, type_: str, parent_names: Any) -> bool:
         """Reflect only this app's tables: other apps' and unowned tables are never read.
@@ -44,14 +46,16 @@ class AppEnvironment:
         list of included tables is empty, as it is before an app's first migration.
         """
         if type_ == "table":
-            return name in self.table_names or name == LEDGER_TABLE
+            return name in self.table_names or name in self.removed_tables or name == LEDGER_TABLE
         return True
 
     def include_object(
         self, obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
     ) -> bool:
-        """Compare only this app's tables of the shared metadata."""
+        """Compare only this app's tables of the shared metadata (and its removed tables)."""
         if type_ == "table":
+            if reflected and compare_to is None and name in self.removed_tables:
+                return True  # in the database only: the app's own table, its model removed
             return name in self.table_names
         table = getattr(obj, "table", None)
         if table is not None and getattr(table, "name", None) is not None:

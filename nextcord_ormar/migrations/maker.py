@@ -7,6 +7,7 @@ return what it holds as data (operations, warnings, the script text read once).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from ..apps import OrmarApp
 from ..errors import MigrationError
 from .naming import next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
+from .owned import order_drops, removed_tables
+from .renames import Rename, apply_renames, unanswered_warnings
 from .render import ScriptCheckError, verify_script
 from .results import MakeResult
 from .scripts import AppScripts
@@ -27,9 +30,17 @@ __all__ = ["make_migration"]
 
 
 def make_migration(
-    conn: Connection, app: OrmarApp, dialect_name: str, message: str | None, empty: bool
+    conn: Connection,
+    app: OrmarApp,
+    dialect_name: str,
+    message: str | None,
+    empty: bool,
+    renames: Sequence[Rename] = (),
 ) -> MakeResult:
-    """Write the app's next migration (call it holding the migration lock)."""
+    """Write the app's next migration (call it holding the migration lock).
+
+    ``renames`` turn dropped + added pairs into renames (see :mod:`.renames`).
+    """
     scripts = AppScripts(app, dialect_name)
     current = scripts.current(conn)
     heads = scripts.heads()
@@ -50,11 +61,17 @@ def make_migration(
         if upgrade_ops.is_empty():
             found[:] = []
             return
+        order_drops(script)
+        apply_renames(script, renames, app.name)
         name = message or name_from_operations(describe_operations(upgrade_ops), app.name)
         captured["message"] = name
         script.message = name
 
-    cfg = scripts.config(connection=conn, process_revision_directives=directives)
+    cfg = scripts.config(
+        connection=conn,
+        process_revision_directives=directives,
+        removed_tables=removed_tables(scripts),
+    )
     if empty:
         name = message or "empty"
         captured["message"] = name
@@ -81,7 +98,8 @@ def make_migration(
         path=path,
         script=path.read_text(encoding="utf-8"),
         operations=operations,
-        warnings=warnings_for(upgrade_ops, _tables_with_rows(conn, upgrade_ops)),
+        warnings=warnings_for(upgrade_ops, _tables_with_rows(conn, upgrade_ops))
+        + unanswered_warnings(upgrade_ops),
         empty=empty,
     )
 

@@ -91,6 +91,8 @@ def describe(op: ops.MigrateOperation) -> Operation:
         )
     if isinstance(op, EnumTypeOp):
         return describe_enum(op)
+    if isinstance(op, ops.RenameTableOp):
+        return Operation("rename_table", op.table_name, detail=f"to {op.new_table_name}")
     if isinstance(op, ops.CreateTableCommentOp | ops.DropTableCommentOp):
         return Operation("table_comment", op.table_name)
     name = type(op).__name__
@@ -117,6 +119,10 @@ def _name_piece(op: Operation, prefix: str) -> str:
         return f"create {table}"
     if kind == "drop_table":
         return f"drop {table}"
+    if kind == "rename_table":
+        return f"rename {table}"
+    if kind == "alter_column" and op.detail.endswith(f"rename to {op.detail.rpartition(' ')[2]}"):
+        return f"rename {table} {op.name}"
     if kind in ("add_column", "drop_column", "alter_column"):
         verb = kind.split("_")[0]
         return f"{verb} {table} {op.name}"

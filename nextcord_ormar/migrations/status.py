@@ -13,6 +13,7 @@ from ..apps import OrmarApp
 from . import ledger
 from .environment import ATTRIBUTE
 from .operations import describe_operations
+from .owned import removed_tables
 from .results import AppStatus
 from .scripts import AppScripts
 
@@ -59,7 +60,9 @@ def app_status(conn: Connection, app: OrmarApp, dialect_name: str, compare: bool
 
 def model_diff(conn: Connection, app: OrmarApp, dialect_name: str) -> ops.UpgradeOps:
     """Alembic's comparison of the app's models with the database."""
-    options = AppScripts(app, dialect_name).config().attributes[ATTRIBUTE].options()
+    scripts = AppScripts(app, dialect_name)
+    removed = removed_tables(scripts)
+    options = scripts.config(removed_tables=removed).attributes[ATTRIBUTE].options()
     context = MigrationContext.configure(connection=conn, opts=options)
     upgrade_ops = produce_migrations(context, app.metadata).upgrade_ops
     assert upgrade_ops is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 import threading
@@ -17,7 +18,7 @@ import traceback
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..apps import OrmarApp
 from ..bot import DatabaseBotMixin
@@ -25,10 +26,12 @@ from ..errors import ConfigError, NextcordOrmarError, NotConfirmedError, UsageEr
 from ..migrations import AppRun, MigrationEngine
 from ..migrations.naming import clean_message
 from ..migrations.questions import Question
+from ..migrations.renames import Rename, RenameColumn, parse_rename
+from ..migrations.replay import replayed
 from ..redact import Scrubber
 from . import output
 from .parser import PROG, parser
-from .project import load_bot, read_config
+from .project import ProjectConfig, load_bot, read_config
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -101,8 +104,10 @@ class Cli:
         self.stderr = stderr
         self.verbose = bool(args.verbose)
         self.scrub = Scrubber(args.database_url)
+        self.scrub.add(getattr(args, "replay_url", None))
         self.bot: DatabaseBotMixin | None = None
         self.engine: MigrationEngine | None = None
+        self.config: ProjectConfig | None = None
 
     # -- output ---------------------------------------------------------------------
 
@@ -183,7 +188,9 @@ class Cli:
 
     def _run(self) -> int:
         self._check_arguments()
-        bot = load_bot(read_config(self.args.config))
+        self.config = read_config(self.args.config)
+        self.scrub.add(self.config.replay_url)
+        bot = load_bot(self.config)
         self.bot = bot
         self.scrub.add(bot.database.sa_url)
         if self.args.database_url:
@@ -210,7 +217,8 @@ class Cli:
     ) -> int:
         assert self.bot is not None
         try:
-            if _canonical(self.args.command) not in _OFFLINE_COMMANDS:
+            command = _canonical(self.args.command)
+            if command not in _OFFLINE_COMMANDS and not self._replay():
                 await self.bot.connect_database()
             return await handler(engine)
         finally:
@@ -228,6 +236,26 @@ class Cli:
             raise UsageError(
                 f"upgrade to {args.revision!r} needs --app: revisions belong to one app"
             )
+
+    def _replay(self) -> bool:
+        """Whether to compare with the replayed history instead of the live database."""
+        return bool(getattr(self.args, "replay", False) or getattr(self.args, "replay_url", None))
+
+    def _replay_url(self) -> str | None:
+        """``--replay-url``, else ``replay_url`` from nxalembic.ini, else None (the bot's)."""
+        given = getattr(self.args, "replay_url", None)
+        return given or (self.config.replay_url if self.config else None)
+
+    def _renames(self) -> list[Rename]:
+        """``--rename`` and ``--rename-table``; each must name a table of a loaded app."""
+        assert self.bot is not None
+        given = [parse_rename(text) for text in self.args.rename]
+        given += [parse_rename(text, table=True) for text in self.args.rename_table]
+        for rename in given:
+            table = rename.table if isinstance(rename, RenameColumn) else rename.new
+            if self.bot.registry.table_owner(table) is None:
+                raise UsageError(f"--rename: no loaded app has a table {table!r}")
+        return given
 
     def _check_apps(self) -> None:
         """An app named on the command line must exist (the error lists the known ones)."""
@@ -247,17 +275,33 @@ class Cli:
 
     async def cmd_migrate(self, engine: MigrationEngine) -> int:
         code = EXIT_OK
-        for app in self._apps():
-            try:
-                result = await engine.make(app, message=self.args.message, empty=self.args.empty)
-            except Exception as exc:  # one app's failure is reported; the others go on
-                self._app_failed(app.name, exc)
-                code = EXIT_FAILURE
-                continue
-            self.say(output.make_lines(result))
-            if result.outcome == "not_up_to_date":
-                code = EXIT_FAILURE
+        options: dict[str, Any] = {
+            "message": self.args.message,
+            "empty": self.args.empty,
+            "renames": self._renames(),
+            "questioner": _Prompt(self),
+        }
+        async with self._compared_with(engine) as maker:
+            for app in self._apps():
+                try:
+                    result = await maker.make(app, **options)
+                except Exception as exc:  # one app's failure is reported; the others go on
+                    self._app_failed(app.name, exc)
+                    code = EXIT_FAILURE
+                    continue
+                self.say(output.make_lines(result))
+                if result.outcome == "not_up_to_date":
+                    code = EXIT_FAILURE
         return code
+
+    def _compared_with(
+        self, engine: MigrationEngine
+    ) -> contextlib.AbstractAsyncContextManager[MigrationEngine]:
+        """The engine to compare with: the live database, or (``--replay``) the history
+        replayed into a scratch database, dropped when the block ends."""
+        if not self._replay():
+            return contextlib.nullcontext(engine)
+        return replayed(engine, self._apps(), self._replay_url())
 
     def _app_failed(self, app: str, exc: Exception) -> None:
         """One app's error as its own line (with ``-v``, its traceback)."""
@@ -332,17 +376,18 @@ class Cli:
 
     async def cmd_check(self, engine: MigrationEngine) -> int:
         code = EXIT_OK
-        for app in self._apps():
-            try:
-                result = await engine.check([app])
-            except Exception as exc:  # one app's failure is reported; the others go on
-                self._app_failed(app.name, exc)
-                code = EXIT_FAILURE
-                continue
-            for status in result.statuses:
-                self.say(output.check_lines(status))
-            if not result.ok:
-                code = EXIT_FAILURE
+        async with self._compared_with(engine) as checker:
+            for app in self._apps():
+                try:
+                    result = await checker.check([app])
+                except Exception as exc:  # one app's failure is reported; the others go on
+                    self._app_failed(app.name, exc)
+                    code = EXIT_FAILURE
+                    continue
+                for status in result.statuses:
+                    self.say(output.check_lines(status))
+                if not result.ok:
+                    code = EXIT_FAILURE
         return code
 
 

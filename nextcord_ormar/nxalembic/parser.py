@@ -119,6 +119,21 @@ def _answer_options(sub: argparse.ArgumentParser) -> None:
     )
 
 
+def _replay_options(sub: argparse.ArgumentParser, what: str) -> None:
+    sub.add_argument(
+        "--replay",
+        action="store_true",
+        help=f"{what} the app's migration history, replayed into a scratch database of the "
+        "bot's dialect, instead of the live database (which is not touched)",
+    )
+    sub.add_argument(
+        "--replay-url",
+        metavar="URL",
+        help="create the scratch database on this server (default: the bot's server, or "
+        "replay_url in nxalembic.ini); implies --replay",
+    )
+
+
 def build_parser() -> NxalembicParser:
     """A fresh parser for the ``nxalembic`` command line."""
     top = NxalembicParser(
@@ -150,8 +165,9 @@ def build_parser() -> NxalembicParser:
         "compare the models with the database and write a migration per changed app",
         "Compare each app's models with the live database and write the app's next "
         "migration script into its versions folder. Apps without changes get no file "
-        "(unless --empty). Read each script before you upgrade: renames show up as a "
-        "drop plus an add, and table drops are never generated.",
+        "(unless --empty). Read each script before you upgrade. A dropped and an added column "
+        "that may be a rename is asked about (or answered with --rename); a table the app's "
+        "own scripts created whose model is gone is dropped (other tables never are).",
     )
     _app_option(migrate, "make a migration for")
     migrate.add_argument(
@@ -167,6 +183,31 @@ def build_parser() -> NxalembicParser:
         help="what the migration does; it names the file (default: a name derived from "
         "the changes, such as 'add wallets bank')",
     )
+    _replay_options(migrate, "compare the models with")
+    renames = migrate.add_argument_group("renames")
+    renames.add_argument(
+        "--rename",
+        metavar="TABLE.OLD:NEW",
+        action="append",
+        default=[],
+        help="column OLD of TABLE was renamed to NEW: rename it (keeping its data) instead "
+        "of dropping it and adding NEW (repeatable; otherwise nxalembic asks)",
+    )
+    renames.add_argument(
+        "--rename-table",
+        metavar="OLD:NEW",
+        action="append",
+        default=[],
+        help="table OLD was renamed to NEW: rename it (keeping its rows) instead of dropping "
+        "it and creating NEW (repeatable)",
+    )
+    renames.add_argument(
+        "--no-input",
+        action="store_true",
+        help="never ask whether a dropped and an added column is a rename: keep the drop and "
+        "the add, with a warning (the default when stdin is not a terminal)",
+    )
+    migrate.set_defaults(yes=False)
 
     upgrade = command(
         "upgrade",
@@ -258,6 +299,7 @@ def build_parser() -> NxalembicParser:
         "revision. Exit 0 when everything is migrated and applied, 1 otherwise (for CI).",
     )
     _app_option(check, "check")
+    _replay_options(check, "compare the models with")
     return top
 
 

@@ -29,11 +29,13 @@ SECTION = "nxalembic"
 
 @dataclass(frozen=True)
 class ProjectConfig:
-    """What ``nxalembic.ini`` says: where the bot is."""
+    """What ``nxalembic.ini`` says: where the bot is (and where to replay histories)."""
 
     path: Path
     module: str
     bot: str
+    #: The server ``--replay`` creates its scratch database on (default: the bot's own).
+    replay_url: str | None = None
 
 
 def read_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
@@ -68,7 +70,8 @@ def read_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
         keys = " and ".join(repr(k) for k in missing)
         hints = "; ".join(what[k] for k in missing)
         raise ConfigError(f"[{SECTION}] in {file} lacks {keys} ({hints})")
-    return ProjectConfig(file, values["module"], values["bot"])
+    replay_url = parser.get(SECTION, "replay_url", fallback="").strip() or None
+    return ProjectConfig(file, values["module"], values["bot"], replay_url)
 
 
 class _LoginAtImport(ConfigError):
