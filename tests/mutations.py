@@ -139,7 +139,7 @@ MUTATIONS = [
         "nextcord_ormar/admin_cog/delivery.py",
         "        reply = reply.fit()\n",
         "",
-        (f"{COG_PROMISES}::test_files_over_8_mib_are_named_not_attached[sqlite]",),
+        (f"{COG_PROMISES}::test_files_over_8_mib_are_named_not_attached[postgresql]",),
     ),
     Mutation(
         "stamp-ignores-revision",
