@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from nextcord_ormar.migrations import MigrationEngine
 from tests.conftest import CogProject
 from tests.discord_harness import Scene, running_bot, table_names
@@ -84,9 +82,6 @@ async def test_result_goes_to_the_channel_when_discord_rejects_the_token(
         assert any(r.status == 401 for r in handle.rejections), handle.rejections
 
 
-# On SQLite, /migrate sql leaves the 9 MiB op.execute() of 0002 out of its output (found
-# after rebasing onto main on 2026-11-24, not yet explained): PostgreSQL and MariaDB here.
-@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 async def test_files_over_8_mib_are_named_not_attached(
     db_url: str, cog_project: CogProject
 ) -> None:

@@ -22,8 +22,23 @@ from .scripts import AppScripts, MigrationError
 
 __all__ = ["replay_sql"]
 
-#: Statements the replay runs to look around (reflection, version reads), not migration SQL.
-_LOOKS = ("SELECT", "PRAGMA")
+#: Where Alembic looks around during the replay (reflection for batches); a SELECT that reads
+#: one of these, or the app's version table, is the replay's own, not the migration's.
+_CATALOGS = ("sqlite_master", "sqlite_temp_master", "sqlite_schema")
+
+
+def _is_look(statement: str, version_table: str) -> bool:
+    """Whether ``statement`` is the replay looking around, not SQL the migration runs."""
+    text = statement.lstrip()
+    head = text[:6].upper()
+    if head == "PRAGMA":
+        return True
+    if head != "SELECT":
+        return False
+    lowered = text.lower()
+    return version_table.lower() in lowered or any(name in lowered for name in _CATALOGS)
+
+
 _ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
 
 
@@ -91,7 +106,7 @@ def replay_sql(
                 context: Any,
                 many: bool,
             ) -> None:
-                if not statement.lstrip().upper().startswith(_LOOKS):
+                if not _is_look(statement, version_table):
                     statements.append(_literal(c, statement, parameters, context).strip())
 
             done: list[str] = []

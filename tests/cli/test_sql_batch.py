@@ -91,3 +91,32 @@ def test_sql_says_in_one_line_why_a_migration_cannot_be_previewed(
     assert line.startswith("nxalembic: error: cannot preview the SQL: 0002 failed on a copy"), run
     assert "no such table: economy_missing" in line, run
     assert project.version("economy") == "0001"
+
+
+def test_sql_keeps_every_statement_the_migration_itself_runs(sqlite_project: BotProject) -> None:
+    """The preview leaves out only the replay's own looks (PRAGMA, sqlite_master, the version
+    table), never a statement the migration runs, even a SELECT."""
+    project = sqlite_project
+    project.write_cog("economy", members())
+    project.write_bot("cogs.economy")
+    project.ok("migrate")
+    project.ok("upgrade")
+    project.ok("migrate", "--app", "economy", "--empty", "-m", "data step")
+    path = project.root / "cogs" / "economy" / "migrations" / "0002_data_step.py"
+    statements = (
+        "    op.execute(\"SELECT 'marker one'\")\n"
+        "    op.execute('INSERT INTO economy_members (id) SELECT 42')\n"
+        "    op.execute('select count(*) from economy_members')\n"
+    )
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("def upgrade() -> None:\n", f"def upgrade() -> None:\n{statements}", 1)
+    )
+    run = project.ok("upgrade", "--sql")
+    assert "SELECT 'marker one'" in run.out, run
+    assert "INSERT INTO economy_members (id) SELECT 42" in run.out, run
+    assert "select count(*) from economy_members" in run.out, run
+    assert "PRAGMA" not in run.out and "sqlite_master" not in run.out, run
+    assert "SELECT alembic_version_economy.version_num" not in run.out, run
+    assert project.version("economy") == "0001"
+    assert project.rows("SELECT id FROM economy_members") == []
