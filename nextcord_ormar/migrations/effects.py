@@ -30,7 +30,10 @@ from .results import Loss
 
 __all__ = ["count_rows", "losses_of"]
 
-_DESTRUCTIVE_SQL = re.compile(r"^\s*(DROP|TRUNCATE|DELETE)\b|\bDROP\s+(COLUMN|TABLE)\b", re.I)
+# Raw SQL that removes rows or stored values (a DROP TYPE or DROP INDEX alone loses no data).
+_DESTRUCTIVE_SQL = re.compile(
+    r"^\s*(TRUNCATE|DELETE)\b|\bDROP\s+(TABLE|COLUMN|SCHEMA|DATABASE)\b", re.IGNORECASE
+)
 # Alembic's ``op`` is one module-level proxy: record one script at a time.
 _RECORDING = threading.Lock()
 

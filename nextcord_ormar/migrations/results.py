@@ -68,9 +68,8 @@ class Loss:
         if self.kind == "table":
             return f"drops table {self.table} and all its rows" + self._rows("lost")
         if self.kind == "column":
-            return f"drops column {self.table}.{self.name}: its data is lost" + self._rows(
-                "hold it"
-            )
+            holds = "holds it" if self.rows == 1 else "hold it"
+            return f"drops column {self.table}.{self.name}: its data is lost" + self._rows(holds)
         if self.kind in ("index", "constraint"):
             return f"drops {self.kind} {self.name} on {self.table}"
         if self.kind == "narrowing":
