@@ -139,7 +139,7 @@ def test_enum_values_evolve_with_their_app(project: BotProject) -> None:
     project.ok("downgrade", "tickets", "base", "--yes")
     assert "tickets_tickets" not in project.tables()
     assert enum_types(project) == set()
-    project.ok("upgrade")
+    project.ok("upgrade", "--yes")
     assert_clean(project, "tickets")
     assert insert(project, "tickets", 1, "PENDING") == "PENDING"
 
