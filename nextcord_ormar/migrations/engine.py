@@ -25,7 +25,8 @@ from ..apps import registry as default_registry
 from ..database import BotDatabase
 from ..database import database as default_database
 from ..errors import MigrationError, NotConfirmedError, PlanChangedError, first_line
-from . import ledger
+from . import adopt as adoption
+from . import ledger, legacy
 from .executor import ProgressCallback, apply, emitter, plan_app
 from .locking import migration_lock
 from .maker import make_migration
@@ -150,6 +151,7 @@ class MigrationEngine:
         renames: Sequence[Rename] = (),
     ) -> MakeResult:
         with self._lock(conn):
+            legacy.refuse(conn, [app], "make a migration")
             ledger.ensure(conn)  # also keeps reflection scoped (see AppEnvironment.include_name)
             conn.commit()
             return make_migration(conn, app, self.dialect_name, message, empty, renames)
@@ -267,6 +269,8 @@ class MigrationEngine:
         confirmed: list[Plan] | None = None,
     ) -> UpgradeResult:
         with self._lock(conn):
+            if direction == "up":
+                legacy.refuse(conn, apps, "upgrade")
             ledger.ensure(conn)
             conn.commit()
             if confirmed is not None:
@@ -295,9 +299,15 @@ class MigrationEngine:
     ) -> list[AppStatus]:
         """Per app: current revision, heads, pending scripts, and unmigrated model changes."""
         chosen = self._ordered(apps)
-        return await self.runner.run(
-            lambda conn: [app_status(conn, a, self.dialect_name, compare) for a in chosen]
-        )
+
+        def run(conn: Connection) -> list[AppStatus]:
+            found = legacy.detect(conn, chosen)
+            statuses = [app_status(conn, a, self.dialect_name, compare) for a in chosen]
+            for status in statuses:
+                status.legacy = found.get(status.app)
+            return statuses
+
+        return await self.runner.run(run)
 
     async def check(self, apps: Sequence[str | OrmarApp] | None = None) -> CheckResult:
         """Apps whose models differ from the database (or that have unapplied migrations)."""
@@ -347,6 +357,43 @@ class MigrationEngine:
 
         return await asyncio.to_thread(run)
 
+    # -- bots coming from nextcord-ormar 0.3 (see .legacy) ----------------------------------
+
+    async def adopt(
+        self,
+        apps: Sequence[str | OrmarApp] | None = None,
+        *,
+        keep_names: bool = False,
+        execute: bool = False,
+        expected: Sequence[adoption.AdoptPlan] | None = None,
+    ) -> list[adoption.AdoptPlan]:
+        """Plan (by default) or carry out the adoption of apps nextcord-ormar 0.3 left.
+
+        With ``execute`` the plan is made again under the migration lock and must match
+        ``expected`` (the plan that was shown) before anything changes.
+        """
+        chosen = self._ordered(apps)
+
+        def run(conn: Connection) -> list[adoption.AdoptPlan]:
+            if not execute:
+                return adoption.plan_all(conn, chosen, keep_names)
+            with self._lock(conn):
+                return adoption.adopt_all(conn, chosen, keep_names, expected)
+
+        return await self.runner.run(run)
+
+    async def adopt_sql(self, plans: Sequence[adoption.AdoptPlan]) -> dict[str, str]:
+        """Per app to adopt: the SQL that records its revision in its own version table."""
+
+        def render() -> dict[str, str]:
+            return {
+                p.app: adoption.version_sql(self.app(p.app), p, self.dialect_name)
+                for p in plans
+                if p.state == "legacy"
+            }
+
+        return await asyncio.to_thread(render)
+
     # -- stamp / sql ------------------------------------------------------------------------
 
     async def stamp(self, app: str | OrmarApp, revision: str) -> StampResult:
@@ -380,6 +427,7 @@ class MigrationEngine:
         goal = target or ("head" if way == "up" else "-1")
 
         def plan(conn: Connection) -> tuple[str | None, str | None, list[RevisionInfo]]:
+            legacy.refuse(conn, [the_app], "render an upgrade")
             return plan_app(conn, self.scripts(the_app), goal, way)
 
         current, resolved, steps = await self.runner.run(plan)

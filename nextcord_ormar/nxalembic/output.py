@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..migrations import (
+    AdoptPlan,
     AppRun,
     AppStatus,
     MakeResult,
@@ -131,6 +132,8 @@ def run_lines(run: AppRun, *, has_scripts: bool, verbose: bool = False) -> list[
 def current_lines(status: AppStatus) -> list[str]:
     """Where one app stands, for ``current``."""
     app = status.app
+    if status.legacy is not None:
+        return [status.legacy.describe()]
     if not status.heads and status.current is None:
         return [f"{app}: no migrations yet"]
     if status.unknown_current:
@@ -183,6 +186,8 @@ def sql_lines(result: SqlResult) -> list[str]:
 def check_lines(status: AppStatus) -> list[str]:
     """Whether one app's models and scripts match the database, for ``check``."""
     app = status.app
+    if status.legacy is not None:
+        return [status.legacy.describe()]
     lines: list[str] = []
     if status.pending:
         ids = ", ".join(info.revision for info in status.pending)
@@ -202,4 +207,31 @@ def check_lines(status: AppStatus) -> list[str]:
         )
     if not lines:
         lines.append(f"{app}: up to date")
+    return lines
+
+
+def adopt_lines(plan: AdoptPlan) -> list[str]:
+    """What ``adopt`` will do (or did) for one app."""
+    app = plan.app
+    if plan.state == "nothing":
+        return [f"{app}: nothing from nextcord-ormar 0.3 here"]
+    if plan.state == "adopted":
+        return [f"{app}: already adopted (at {rev(plan.current)}); nothing to do"]
+    where = f' ("{plan.version_table}" at {rev(plan.revision)})' if plan.version_table else ""
+    lines = [f"{app}: {'adopted' if plan.done else 'to adopt'} from nextcord-ormar 0.3{where}"]
+    if plan.chain:
+        lines.append(f"  - history: {', '.join(plan.chain)} become the app's first migrations")
+    lines += [f"  - move {display_path(a)} -> {display_path(b)}" for a, b in plan.moves]
+    lines.append(f"  - record {rev(plan.revision)} as the app's current revision")
+    if plan.migration is not None:
+        renames = ", ".join(f'"{m.legacy}" -> {m.target}' for m in plan.tables)
+        verb = "keep" if plan.migration_exists else ("wrote" if plan.done else "write")
+        lines.append(
+            f"  - {verb} migration {plan.migration_revision} {display_path(plan.migration)} "
+            f"to rename {renames}"
+        )
+    lines += [f'  - leave "{name}" as it is (no model of {app} uses it)' for name in plan.unmatched]
+    lines += [f"  {line}" for line in plan.paste]
+    if plan.done and plan.migration is not None:
+        lines.append(f"  next: review the migration, then 'nxalembic upgrade --app {app}'")
     return lines
