@@ -224,6 +224,8 @@ def status(statuses: Sequence[AppStatus], cogs: dict[str, str]) -> Rendered:
     embed = nextcord.Embed(title="Migration status", colour=INFO)
     for st in statuses[:25]:
         parts = [f"current: {_rev(st.current)}", f"head: {', '.join(st.heads) or 'none'}"]
+        if st.legacy is not None:
+            parts.append(f"⚠ {st.legacy.describe()}")
         if st.unknown_current:
             parts.append("⚠ current revision has no script")
         if st.tampered:
@@ -282,7 +284,7 @@ def check(result: CheckResult, cogs: dict[str, str]) -> Rendered:
         )
     lines = []
     for st in result.differing:
-        why = []
+        why = [st.legacy.describe()] if st.legacy is not None else []
         if st.pending:
             why.append(f"{len(st.pending)} migration(s) not applied")
         if st.differs:

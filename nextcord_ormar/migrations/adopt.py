@@ -55,6 +55,8 @@ class AdoptPlan:
     app: str
     state: Literal["legacy", "adopted", "nothing"]
     keep_names: bool = False
+    #: The app's own version table, where the 0.3 revision is recorded.
+    version_table_ours: str = ""
     version_table: str | None = None
     revision: str | None = None
     current: str | None = None
@@ -97,12 +99,14 @@ def plan_adoption(conn: Connection, app: OrmarApp, keep_names: bool) -> AdoptPla
     names = set(inspector.get_table_names())
     if app.version_table in names:
         current = AppScripts(app, conn.dialect.name).current(conn)
-        return AdoptPlan(app.name, "adopted", keep_names, current=current)
+        return AdoptPlan(app.name, "adopted", keep_names, app.version_table, current=current)
     state = detect(conn, [app]).get(app.name)
     if state is None:
-        return AdoptPlan(app.name, "nothing", keep_names)
+        return AdoptPlan(app.name, "nothing", keep_names, app.version_table)
     revision = _legacy_revision(conn, state.version_table) if state.version_table else None
-    plan = AdoptPlan(app.name, "legacy", keep_names, state.version_table, revision, revision)
+    plan = AdoptPlan(
+        app.name, "legacy", keep_names, app.version_table, state.version_table, revision, revision
+    )
     _plan_scripts(plan, app, revision)
     for legacy in state.tables:
         target = app.table_name(legacy[len(app.name) + 1 :])

@@ -75,7 +75,7 @@ def refuse(conn: Connection, apps: list[OrmarApp], what: str) -> None:
     """Raise :class:`LegacyDatabaseError` if any of ``apps`` still needs adopting."""
     found = detect(conn, apps)
     if found:
-        names = " ".join(sorted(found))
+        names = ", ".join(sorted(found))
         first = next(iter(found.values()))
         raise LegacyDatabaseError(
             f"cannot {what}: {first.describe()} (apps to adopt: {names}); nothing was changed"

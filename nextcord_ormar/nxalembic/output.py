@@ -211,27 +211,34 @@ def check_lines(status: AppStatus) -> list[str]:
 
 
 def adopt_lines(plan: AdoptPlan) -> list[str]:
-    """What ``adopt`` will do (or did) for one app."""
+    """What ``adopt`` will do for one app (its plan), or, once done, what to do next."""
     app = plan.app
     if plan.state == "nothing":
         return [f"{app}: nothing from nextcord-ormar 0.3 here"]
     if plan.state == "adopted":
         return [f"{app}: already adopted (at {rev(plan.current)}); nothing to do"]
+    if plan.done:
+        lines = [f"{app}: adopted at {rev(plan.revision)}"]
+        if plan.migration is not None:
+            lines[0] += (
+                f"; review {display_path(plan.migration)}, then "
+                f"'nxalembic upgrade --app {app}' renames the tables"
+            )
+        return lines + [f"  {line}" for line in plan.paste]
     where = f' ("{plan.version_table}" at {rev(plan.revision)})' if plan.version_table else ""
-    lines = [f"{app}: {'adopted' if plan.done else 'to adopt'} from nextcord-ormar 0.3{where}"]
+    lines = [f"{app}: to adopt from nextcord-ormar 0.3{where}"]
     if plan.chain:
-        lines.append(f"  - history: {', '.join(plan.chain)} become the app's first migrations")
+        lines.append(f"  - keep {', '.join(plan.chain)} as the app's first migrations")
     lines += [f"  - move {display_path(a)} -> {display_path(b)}" for a, b in plan.moves]
-    lines.append(f"  - record {rev(plan.revision)} as the app's current revision")
+    lines.append(f"  - record {rev(plan.revision)} in {plan.version_table_ours}")
     if plan.migration is not None:
         renames = ", ".join(f'"{m.legacy}" -> {m.target}' for m in plan.tables)
-        verb = "keep" if plan.migration_exists else ("wrote" if plan.done else "write")
+        verb = "keep" if plan.migration_exists else "write"
         lines.append(
             f"  - {verb} migration {plan.migration_revision} {display_path(plan.migration)} "
             f"to rename {renames}"
         )
+    elif plan.tables:
+        lines.append("  - keep the table names " + ", ".join(f'"{m.legacy}"' for m in plan.tables))
     lines += [f'  - leave "{name}" as it is (no model of {app} uses it)' for name in plan.unmatched]
-    lines += [f"  {line}" for line in plan.paste]
-    if plan.done and plan.migration is not None:
-        lines.append(f"  next: review the migration, then 'nxalembic upgrade --app {app}'")
-    return lines
+    return lines + [f"  {line}" for line in plan.paste]

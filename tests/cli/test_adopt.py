@@ -105,7 +105,11 @@ def test_adopt_renames_tables_keeps_rows_and_history(project: BotProject) -> Non
     assert project.tables() == before_tables
 
     adopted = project.ok("adopt", "--yes")
-    assert "economy: adopted from nextcord-ormar 0.3" in adopted.out
+    assert (
+        "economy: adopted at 9a4a0aa24e46; review "
+        "cogs/economy/migrations/0001_adopt_0_3_table_names.py, then "
+        "'nxalembic upgrade --app economy' renames the tables"
+    ) in adopted.out
     for app, rev in VERSIONS.items():
         assert project.version(app) == rev
     # Each app's 0.3 scripts, picked out of the shared cogs/migrations by their chain.
