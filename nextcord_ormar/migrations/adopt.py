@@ -199,6 +199,22 @@ def _plan_migration(plan: AdoptPlan, app: OrmarApp) -> None:
     plan.migration_text = render_migration(rev_id, head, moves)
 
 
+_RENAME_INDEX = '''
+
+def rename_index(old: str, new: str, table: str, columns: list[str], unique: bool) -> None:
+    """Rename an index in place where the database can; SQLite drops and re-creates it."""
+    context = op.get_context()
+    quote = context.dialect.identifier_preparer.quote
+    if context.dialect.name == "postgresql":
+        op.execute(f"ALTER INDEX {quote(old)} RENAME TO {quote(new)}")
+    elif context.dialect.name in ("mysql", "mariadb"):
+        op.execute(f"ALTER TABLE {quote(table)} RENAME INDEX {quote(old)} TO {quote(new)}")
+    else:
+        op.drop_index(old, table_name=table)
+        op.create_index(new, table, columns, unique=unique)
+'''
+
+
 def render_migration(rev_id: str, down: str | None, moves: list[TableMove]) -> str:
     """The text of the migration that renames 0.3 tables (and their indexes) to ours."""
     up: list[str] = []
@@ -206,16 +222,12 @@ def render_migration(rev_id: str, down: str | None, moves: list[TableMove]) -> s
     for move in moves:
         up.append(f"    op.rename_table({move.legacy!r}, {move.target!r})")
         for old, new, columns, unique in move.indexes:
-            up.append(f"    op.drop_index({old!r}, table_name={move.target!r})")
-            up.append(
-                f"    op.create_index({new!r}, {move.target!r}, {list(columns)!r}, unique={unique})"
-            )
-            back.append(f"    op.drop_index({new!r}, table_name={move.target!r})")
-            back.append(
-                f"    op.create_index({old!r}, {move.target!r}, {list(columns)!r}, unique={unique})"
-            )
+            args = f"{move.target!r}, {list(columns)!r}, {unique}"
+            up.append(f"    rename_index({old!r}, {new!r}, {args})")
+            back.append(f"    rename_index({new!r}, {old!r}, {args})")
         back.append(f"    op.rename_table({move.target!r}, {move.legacy!r})")
     renamed = ", ".join(f'"{m.legacy}" -> {m.target}' for m in moves)
+    helper = _RENAME_INDEX if any(m.indexes for m in moves) else ""
     return (
         f'"""{ADOPT_MESSAGE}\n\n'
         f"Revision ID: {rev_id}\nRevises: {down or ''}\n\n"
@@ -226,7 +238,8 @@ def render_migration(rev_id: str, down: str | None, moves: list[TableMove]) -> s
         f"revision = {rev_id!r}\n"
         f"down_revision = {down!r}\n"
         "branch_labels = None\n"
-        "depends_on = None\n\n\n"
+        "depends_on = None\n"
+        f"{helper}\n\n"
         "def upgrade() -> None:\n" + "\n".join(up) + "\n\n\n"
         "def downgrade() -> None:\n" + "\n".join(back) + "\n"
     )

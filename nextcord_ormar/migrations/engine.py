@@ -32,7 +32,7 @@ from .locking import migration_lock
 from .maker import make_migration
 from .naming import clean_message
 from .preview import replay_sql
-from .questions import Questioner, confirm_move
+from .questions import ConfirmAdopt, Questioner, confirm_move
 from .renames import Rename, ask_renames, renames_for
 from .results import (
     AppStatus,
@@ -364,21 +364,26 @@ class MigrationEngine:
         apps: Sequence[str | OrmarApp] | None = None,
         *,
         keep_names: bool = False,
-        execute: bool = False,
-        expected: Sequence[adoption.AdoptPlan] | None = None,
+        dry_run: bool = False,
+        questioner: Questioner | None = None,
     ) -> list[adoption.AdoptPlan]:
-        """Plan (by default) or carry out the adoption of apps nextcord-ormar 0.3 left.
+        """Adopt the apps nextcord-ormar 0.3 left (see :mod:`.adopt`), or only plan it.
 
-        With ``execute`` the plan is made again under the migration lock and must match
-        ``expected`` (the plan that was shown) before anything changes.
+        The plans of the apps to adopt are put to ``questioner`` first; the write then
+        carries out exactly those plans under the migration lock, or refuses
+        (:class:`PlanChangedError`). ``dry_run`` returns the plans and changes nothing.
         """
         chosen = self._ordered(apps)
+        plans = await self.runner.run(lambda conn: adoption.plan_all(conn, chosen, keep_names))
+        todo = tuple(p for p in plans if p.state == "legacy")
+        if dry_run or not todo:
+            return plans
+        if questioner is not None and not await questioner.ask(ConfirmAdopt(todo)):
+            raise NotConfirmedError("not confirmed; nothing changed")
 
         def run(conn: Connection) -> list[adoption.AdoptPlan]:
-            if not execute:
-                return adoption.plan_all(conn, chosen, keep_names)
             with self._lock(conn):
-                return adoption.adopt_all(conn, chosen, keep_names, expected)
+                return adoption.adopt_all(conn, chosen, keep_names, plans)
 
         return await self.runner.run(run)
 

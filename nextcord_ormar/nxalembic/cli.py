@@ -393,33 +393,18 @@ class Cli:
     async def cmd_adopt(self, engine: MigrationEngine) -> int:
         args = self.args
         apps = self._apps()
-        plans = await engine.adopt(apps, keep_names=args.keep_names)
+        only_show = args.sql or args.dry_run
+        plans = await engine.adopt(
+            apps, keep_names=args.keep_names, dry_run=only_show, questioner=_Prompt(self)
+        )
         for plan in plans:
             self.say(output.adopt_lines(plan))
-        if not any(plan.state == "legacy" for plan in plans):
-            return EXIT_OK
         if args.sql:
             for app, sql in (await engine.adopt_sql(plans)).items():
                 self.say([f"-- {app}", sql.rstrip()])
-        if args.sql or args.dry_run:
+        if only_show and any(plan.state == "legacy" for plan in plans):
             self.say(["(nothing was changed)"])
-            return EXIT_OK
-        if not args.yes and not self._confirm("Adopt as shown?"):
-            self.say(["nothing was changed"])
-            return EXIT_FAILURE
-        done = await engine.adopt(apps, keep_names=args.keep_names, execute=True, expected=plans)
-        for plan in done:
-            if plan.done:
-                self.say(output.adopt_lines(plan))
         return EXIT_OK
-
-    def _confirm(self, question: str) -> bool:
-        """Ask on the terminal; without one, refuse (``--yes`` confirms in scripts)."""
-        if not sys.stdin.isatty():
-            raise UsageError("adopt changes the database: confirm with --yes (or use --dry-run)")
-        self.stdout.write(f"{question} [y/N] ")
-        self.stdout.flush()
-        return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def _quiet_closed_loop_in_driver_threads() -> None:

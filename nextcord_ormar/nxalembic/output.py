@@ -19,7 +19,7 @@ from ..migrations import (
     SqlResult,
     StampResult,
 )
-from ..migrations.questions import ConfirmMove, Question
+from ..migrations.questions import ConfirmAdopt, ConfirmMove, Question
 
 __all__ = [
     "display_path",
@@ -35,6 +35,8 @@ PROMPT = "Go ahead? [y/N] "
 
 def question_lines(question: Question) -> list[str]:
     """A question of the engine, before the ``[y/N]`` prompt."""
+    if isinstance(question, ConfirmAdopt):
+        return [line for plan in question.plans for line in adopt_lines(plan)]
     if not isinstance(question, ConfirmMove):
         return [question.summary()]
     verb = "undo" if question.direction == "down" else "apply"

@@ -313,8 +313,9 @@ def _adopt_command(command: Callable[[str, str, str], argparse.ArgumentParser]) 
         "version table becomes the app's current revision, its scripts (hash ids) stay the "
         "start of the app's history (moved into the app's folder when 0.3 kept them "
         "elsewhere), and a migration is written that renames the '<app>.<model>s' tables to "
-        "'<app>_<model>s' (applied by 'nxalembic upgrade'). The plan is shown first; "
-        "nothing is renamed or dropped by adopt itself. Running it again changes nothing.",
+        "'<app>_<model>s' (applied by 'nxalembic upgrade'). The plan is shown and asked "
+        "about first (on a terminal; elsewhere it refuses unless --yes is given); nothing is "
+        "renamed or dropped by adopt itself. Running it again changes nothing.",
     )
     _app_option(adopt, "adopt")
     adopt.add_argument(
@@ -332,9 +333,7 @@ def _adopt_command(command: Callable[[str, str, str], argparse.ArgumentParser]) 
         action="store_true",
         help="show the plan and the SQL that records each app's revision; change nothing",
     )
-    adopt.add_argument(
-        "-y", "--yes", action="store_true", help="do not ask before changing anything"
-    )
+    _answer_options(adopt)
 
 
 #: The ``nxalembic`` parser (sphinx-argparse renders it in the docs).
