@@ -6,16 +6,19 @@ SQLite, PostgreSQL and MariaDB, and runs the real ``nxalembic`` as a subprocess.
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
 import sqlalchemy
 from sqlalchemy.engine import Connection
 
+from nextcord_ormar import registry
 from nextcord_ormar.migrations.naming import next_revision_id
 from tests.cli import legacy03
 from tests.cli.legacy03 import ECONOMY_1, ECONOMY_2, LEVELS_1, MODERATION_1, VERSIONS
 from tests.cli.project import BotProject
+from tests.conftest import CogProject
 
 LEGACY_TABLES = {"economy.members", "moderation.warns", "levels.levels"}
 NEW_TABLES = {"economy_members", "moderation_warns", "levels_levels"}
@@ -198,3 +201,40 @@ def test_adopt_keep_names_prints_the_tablenames_and_renames_nothing(project: Bot
 def test_next_revision_id_ignores_hash_ids_made_only_of_digits(tmp_path: Path) -> None:
     (tmp_path / "123456789012_.py").write_text("", encoding="utf-8")
     assert next_revision_id(tmp_path, {"123456789012", "9a4a0aa24e46"}) == "0001"
+
+
+def test_foreign_keys_to_a_kept_03_name_still_order_the_apps(cog_project: CogProject) -> None:
+    """With --keep-names a model is ``tablename="bank.accounts"``; apps referencing it follow it."""
+    cog_project.write(
+        "bank03.py",
+        """
+        import ormar
+        from nextcord_ormar import AppModel, OrmarApp
+
+        app = OrmarApp.create_app("bank")
+
+
+        class Account(AppModel):
+            ormar_config = app.config(tablename="bank.accounts")
+            id: int = ormar.Integer(primary_key=True)
+        """,
+    )
+    cog_project.write(
+        "audit03.py",
+        """
+        import ormar
+        from nextcord_ormar import AppModel, OrmarApp
+        from bank03 import Account
+
+        app = OrmarApp.create_app("audit")
+
+
+        class Entry(AppModel):
+            ormar_config = app.config(tablename="audit.entries")
+            id: int = ormar.Integer(primary_key=True)
+            account = ormar.ForeignKey(Account, nullable=True)
+        """,
+    )
+    importlib.import_module("audit03")
+    assert registry.get("audit").dependencies == {"bank"}
+    assert [app.name for app in registry.ordered()] == ["bank", "audit"]
