@@ -22,6 +22,7 @@ __all__ = [
     "DatabaseURLError",
     "DriverMissingError",
     "InvalidMessageError",
+    "LegacyDatabaseError",
     "LockTimeoutError",
     "MigrationError",
     "NextcordOrmarError",
@@ -139,6 +140,14 @@ class UnknownRevisionError(MigrationError, LookupError):
 
 class ReplayError(MigrationError):
     """The history could not be replayed (a script failed, or no scratch database)."""
+
+
+class LegacyDatabaseError(MigrationError):
+    """An app still has nextcord-ormar 0.3's history (``alembic.<app>``, ``"<app>.…"`` tables).
+
+    ``make`` and ``upgrade`` refuse it, changing nothing, until ``nxalembic adopt`` carries
+    it over; the message names that command.
+    """
 
 
 class LockTimeoutError(MigrationError, TimeoutError):

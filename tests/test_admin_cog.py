@@ -19,8 +19,9 @@ EVERY_SUBCOMMAND = [
     ("migrate sql", {"cog": "Economy"}),
     ("migrate check", {}),
     ("migrate stamp", {"cog": "Economy", "revision": "head"}),
+    ("migrate adopt", {"cog": "Economy"}),
 ]
-SUBCOMMANDS = {"make", "upgrade", "downgrade", "show", "history", "sql", "check", "stamp"}
+SUBCOMMANDS = {"make", "upgrade", "downgrade", "show", "history", "sql", "check", "stamp", "adopt"}
 
 
 async def test_registered_command_is_guild_scoped_admin_only_and_autocompletes(
@@ -34,7 +35,7 @@ async def test_registered_command_is_guild_scoped_admin_only_and_autocompletes(
         assert command["default_member_permissions"] == "8"
         subs = {opt["name"]: opt for opt in command["options"]}
         assert set(subs) == SUBCOMMANDS
-        for name in ("make", "upgrade", "downgrade", "show", "history", "sql", "stamp"):
+        for name in ("make", "upgrade", "downgrade", "show", "history", "sql", "stamp", "adopt"):
             cog_option = next(o for o in subs[name]["options"] if o["name"] == "cog")
             assert cog_option["autocomplete"] is True
         make_options = {o["name"]: o for o in subs["make"]["options"]}

@@ -339,7 +339,29 @@ class MigrationsCog(commands.Cog, name="Migrations"):
 
         await self._serve(interaction, work, write="stamp")
 
-    for _command in (make, upgrade, downgrade, show, history, sql, stamp):
+    @migrate.subcommand(
+        name="adopt", description="Carry over a cog's nextcord-ormar 0.3 history, after you confirm"
+    )
+    async def adopt(
+        self,
+        interaction: Interaction,
+        cog: str = nextcord.SlashOption(description="The cog to adopt", autocomplete=True),
+        keep_names: bool = nextcord.SlashOption(
+            description="Keep the 0.3 table names (nothing renamed; you set tablename=)",
+            required=False,
+            default=False,
+        ),
+    ) -> None:
+        async def work(responder: Responder) -> Rendered:
+            app = self.find_cog(cog)[1]
+            labels = self.labels()
+            buttons = Buttons(interaction, responder, labels, self.options.confirm_timeout)
+            plans = await self.engine.adopt([app], keep_names=keep_names, questioner=buttons)
+            return render.adopted(plans, labels)
+
+        await self._serve(interaction, work, write="adopt")
+
+    for _command in (make, upgrade, downgrade, show, history, sql, stamp, adopt):
         _command.on_autocomplete("cog")(complete_cog)
 
     async def _route_error(*args: Any) -> None:
@@ -348,6 +370,6 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         await cog.cog_application_command_error(interaction, error)
 
     if not hasattr(nextcord.ClientCog, "cog_application_command_error"):
-        for _command in (make, upgrade, downgrade, show, history, sql, check, stamp):
+        for _command in (make, upgrade, downgrade, show, history, sql, check, stamp, adopt):
             _command.error(_route_error)
     del _command

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import nextcord
 
 from ..migrations import (
+    AdoptPlan,
     AppRun,
     AppStatus,
     CheckResult,
@@ -24,7 +25,7 @@ from ..migrations import (
     StampResult,
     UpgradeResult,
 )
-from ..migrations.questions import ConfirmMove, Question
+from ..migrations.questions import ConfirmAdopt, ConfirmMove, Question
 
 __all__ = ["Rendered", "clip"]
 
@@ -199,8 +200,43 @@ def _plan_lines(plan: Plan, cogs: dict[str, str]) -> list[str]:
     return lines
 
 
+def _adopt_lines(plan: AdoptPlan, cogs: dict[str, str]) -> list[str]:
+    label = _label(cogs.get(plan.app), plan.app)
+    if plan.state == "nothing":
+        return [f"{label}: nothing from nextcord-ormar 0.3 here"]
+    if plan.state == "adopted" and not plan.done:
+        return [f"{label}: already adopted (at {_rev(plan.current)}); nothing to do"]
+    lines = [f"{label}: record {_rev(plan.revision)} in `{plan.version_table_ours}`"]
+    lines += [f"move `{a.name}` to `{b.parent}`" for a, b in plan.moves]
+    if plan.migration is not None:
+        renames = ", ".join(f"`{m.legacy}` → `{m.target}`" for m in plan.tables)
+        lines.append(f"migration `{plan.migration.name}` renames {renames} (run by upgrade)")
+    return lines + plan.paste
+
+
+def adopted(plans: Sequence[AdoptPlan], cogs: dict[str, str]) -> Rendered:
+    """What ``/migrate adopt`` did; the renaming migration it wrote is attached for review."""
+    lines = [line for plan in plans for line in _adopt_lines(plan, cogs)]
+    done = [plan for plan in plans if plan.done]
+    title = "Adopted from nextcord-ormar 0.3" if done else "Nothing to adopt"
+    embed = nextcord.Embed(title=title, description=_bullets(lines), colour=OK if done else INFO)
+    files = [
+        (plan.migration.name, plan.migration.read_bytes())
+        for plan in done
+        if plan.migration is not None and plan.migration.is_file()
+    ]
+    return Rendered(embed=embed, files=files)
+
+
 def question(asked: Question, cogs: dict[str, str]) -> Rendered:
     """An engine question, to be answered with the Confirm / Cancel buttons."""
+    if isinstance(asked, ConfirmAdopt):
+        lines = [line for plan in asked.plans for line in _adopt_lines(plan, cogs)]
+        embed = nextcord.Embed(
+            title="Adopt what nextcord-ormar 0.3 left", description=_bullets(lines), colour=WARN
+        )
+        content = "This will adopt the cog's 0.3 history. Only you can confirm."
+        return Rendered(content=content, embed=embed)
     if not isinstance(asked, ConfirmMove):
         return Rendered(content=clip(asked.summary(), CONTENT_LIMIT))
     verb = "undo" if asked.direction == "down" else "apply"
@@ -224,6 +260,8 @@ def status(statuses: Sequence[AppStatus], cogs: dict[str, str]) -> Rendered:
     embed = nextcord.Embed(title="Migration status", colour=INFO)
     for st in statuses[:25]:
         parts = [f"current: {_rev(st.current)}", f"head: {', '.join(st.heads) or 'none'}"]
+        if st.legacy is not None:
+            parts.append(f"⚠ {st.legacy.describe()}")
         if st.unknown_current:
             parts.append("⚠ current revision has no script")
         if st.tampered:
@@ -282,7 +320,7 @@ def check(result: CheckResult, cogs: dict[str, str]) -> Rendered:
         )
     lines = []
     for st in result.differing:
-        why = []
+        why = [st.legacy.describe()] if st.legacy is not None else []
         if st.pending:
             why.append(f"{len(st.pending)} migration(s) not applied")
         if st.differs:

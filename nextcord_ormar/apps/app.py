@@ -172,12 +172,17 @@ class OrmarApp:
         deps: set[str] = set()
         for table in self._scan().tables:
             for fk in table.foreign_keys:
-                target_table = fk.target_fullname.rsplit(".", 1)[0].split(".")[-1]
-                if target_table in names:
-                    continue
-                owner = self._registry.table_owner(target_table)
-                if owner is not None and owner is not self:
-                    deps.add(owner.name)
+                # "economy_members.id", "schema.table.id", or a name kept from
+                # nextcord-ormar 0.3 with a dot in it ("economy.members.id").
+                spec = fk.target_fullname.rsplit(".", 1)[0]
+                for target_table in dict.fromkeys((spec, spec.split(".")[-1])):
+                    if target_table in names:
+                        break
+                    owner = self._registry.table_owner(target_table)
+                    if owner is not None:
+                        if owner is not self:
+                            deps.add(owner.name)
+                        break
         return deps
 
     def add_table(self, table: sqlalchemy.Table) -> None:

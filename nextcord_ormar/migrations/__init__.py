@@ -6,13 +6,16 @@ Both faces (the ``nxalembic`` CLI and the ``/migrate`` admin cog) call
 
 from ..errors import (
     InvalidMessageError,
+    LegacyDatabaseError,
     LockTimeoutError,
     MigrationError,
     NotConfirmedError,
     PlanChangedError,
     UnknownRevisionError,
 )
+from .adopt import AdoptPlan
 from .engine import MigrationEngine, ProgressCallback
+from .legacy import LegacyState
 from .results import (
     AppRun,
     AppStatus,
@@ -29,10 +32,13 @@ from .results import (
 )
 
 __all__ = [
+    "AdoptPlan",
     "AppRun",
     "AppStatus",
     "CheckResult",
     "InvalidMessageError",
+    "LegacyDatabaseError",
+    "LegacyState",
     "LockTimeoutError",
     "MakeResult",
     "MigrationEngine",

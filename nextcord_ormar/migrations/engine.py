@@ -25,13 +25,14 @@ from ..apps import registry as default_registry
 from ..database import BotDatabase
 from ..database import database as default_database
 from ..errors import MigrationError, NotConfirmedError, PlanChangedError, first_line
-from . import ledger
+from . import adopt as adoption
+from . import ledger, legacy
 from .executor import ProgressCallback, apply, emitter, plan_app
 from .locking import migration_lock
 from .maker import make_migration
 from .naming import clean_message
 from .preview import replay_sql
-from .questions import Questioner, confirm_move
+from .questions import ConfirmAdopt, Questioner, confirm_move
 from .renames import Rename, ask_renames, renames_for
 from .results import (
     AppStatus,
@@ -150,6 +151,7 @@ class MigrationEngine:
         renames: Sequence[Rename] = (),
     ) -> MakeResult:
         with self._lock(conn):
+            legacy.refuse(conn, [app], "make a migration")
             ledger.ensure(conn)  # also keeps reflection scoped (see AppEnvironment.include_name)
             conn.commit()
             return make_migration(conn, app, self.dialect_name, message, empty, renames)
@@ -267,6 +269,8 @@ class MigrationEngine:
         confirmed: list[Plan] | None = None,
     ) -> UpgradeResult:
         with self._lock(conn):
+            if direction == "up":
+                legacy.refuse(conn, apps, "upgrade")
             ledger.ensure(conn)
             conn.commit()
             if confirmed is not None:
@@ -295,9 +299,15 @@ class MigrationEngine:
     ) -> list[AppStatus]:
         """Per app: current revision, heads, pending scripts, and unmigrated model changes."""
         chosen = self._ordered(apps)
-        return await self.runner.run(
-            lambda conn: [app_status(conn, a, self.dialect_name, compare) for a in chosen]
-        )
+
+        def run(conn: Connection) -> list[AppStatus]:
+            found = legacy.detect(conn, chosen)
+            statuses = [app_status(conn, a, self.dialect_name, compare) for a in chosen]
+            for status in statuses:
+                status.legacy = found.get(status.app)
+            return statuses
+
+        return await self.runner.run(run)
 
     async def check(self, apps: Sequence[str | OrmarApp] | None = None) -> CheckResult:
         """Apps whose models differ from the database (or that have unapplied migrations)."""
@@ -347,6 +357,48 @@ class MigrationEngine:
 
         return await asyncio.to_thread(run)
 
+    # -- bots coming from nextcord-ormar 0.3 (see .legacy) ----------------------------------
+
+    async def adopt(
+        self,
+        apps: Sequence[str | OrmarApp] | None = None,
+        *,
+        keep_names: bool = False,
+        dry_run: bool = False,
+        questioner: Questioner | None = None,
+    ) -> list[adoption.AdoptPlan]:
+        """Adopt the apps nextcord-ormar 0.3 left (see :mod:`.adopt`), or only plan it.
+
+        The plans of the apps to adopt are put to ``questioner`` first; the write then
+        carries out exactly those plans under the migration lock, or refuses
+        (:class:`PlanChangedError`). ``dry_run`` returns the plans and changes nothing.
+        """
+        chosen = self._ordered(apps)
+        plans = await self.runner.run(lambda conn: adoption.plan_all(conn, chosen, keep_names))
+        todo = tuple(p for p in plans if p.state == "legacy")
+        if dry_run or not todo:
+            return plans
+        if questioner is not None and not await questioner.ask(ConfirmAdopt(todo)):
+            raise NotConfirmedError("not confirmed; nothing changed")
+
+        def run(conn: Connection) -> list[adoption.AdoptPlan]:
+            with self._lock(conn):
+                return adoption.adopt_all(conn, chosen, keep_names, plans)
+
+        return await self.runner.run(run)
+
+    async def adopt_sql(self, plans: Sequence[adoption.AdoptPlan]) -> dict[str, str]:
+        """Per app to adopt: the SQL that records its revision in its own version table."""
+
+        def render() -> dict[str, str]:
+            return {
+                p.app: adoption.version_sql(self.app(p.app), p, self.dialect_name)
+                for p in plans
+                if p.state == "legacy"
+            }
+
+        return await asyncio.to_thread(render)
+
     # -- stamp / sql ------------------------------------------------------------------------
 
     async def stamp(self, app: str | OrmarApp, revision: str) -> StampResult:
@@ -380,6 +432,7 @@ class MigrationEngine:
         goal = target or ("head" if way == "up" else "-1")
 
         def plan(conn: Connection) -> tuple[str | None, str | None, list[RevisionInfo]]:
+            legacy.refuse(conn, [the_app], "render an upgrade")
             return plan_app(conn, self.scripts(the_app), goal, way)
 
         current, resolved, steps = await self.runner.run(plan)

@@ -16,6 +16,9 @@ MAX_SLUG_LENGTH = 40
 MAX_MESSAGE_LENGTH = 500
 
 _ID_RE = re.compile(r"^(\d+)_")
+#: Alembic's own ids (nextcord-ormar 0.3 used them) are 12 hex digits, sometimes all
+#: decimal ones; numbers that long are not ours and must not set the next id.
+_HASH_ID_LENGTH = 12
 
 
 def slugify(text: str, limit: int = MAX_SLUG_LENGTH) -> str:
@@ -62,14 +65,20 @@ def existing_ids(folder: Path) -> list[int]:
     found = []
     for path in folder.iterdir():
         match = _ID_RE.match(path.name)
-        if match and path.suffix == ".py":
+        if match and path.suffix == ".py" and len(match.group(1)) < _HASH_ID_LENGTH:
             found.append(int(match.group(1)))
     return found
 
 
 def next_revision_id(folder: Path, known_revisions: set[str]) -> str:
-    """The next sequential id (``0001``, ``0002``...) not used by any file or revision."""
-    numbers = existing_ids(folder) + [int(r) for r in known_revisions if r.isdigit()]
+    """The next sequential id (``0001``, ``0002``...) not used by any file or revision.
+
+    Alembic's hash ids (a history begun with nextcord-ormar 0.3) do not count: the first
+    id of ours after them is ``0001``.
+    """
+    numbers = existing_ids(folder) + [
+        int(r) for r in known_revisions if r.isdigit() and len(r) < _HASH_ID_LENGTH
+    ]
     candidate = max(numbers, default=0) + 1
     while f"{candidate:04d}" in known_revisions:
         candidate += 1

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from .adopt import AdoptPlan
 from .results import Loss, Plan, RevisionInfo
 
-__all__ = ["ConfirmMove", "Question", "Questioner", "confirm_move"]
+__all__ = ["ConfirmAdopt", "ConfirmMove", "Question", "Questioner", "confirm_move"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,25 @@ def confirm_move(direction: Literal["up", "down"], plans: Sequence[Plan]) -> Con
     if direction == "up" and not any(step.destructive for step in steps):
         return None
     return ConfirmMove(direction, tuple(plans))
+
+
+@dataclass(frozen=True)
+class ConfirmAdopt(Question):
+    """Adopting what nextcord-ormar 0.3 left: ``plans`` (of apps to adopt) say what changes.
+
+    When the answer is yes, the engine carries out exactly these plans, or refuses if the
+    database or the scripts changed in between.
+    """
+
+    plans: tuple[AdoptPlan, ...]
+
+    def summary(self) -> str:
+        names = ", ".join(plan.app for plan in self.plans)
+        count = len(self.plans)
+        return (
+            f"this would adopt {count} app{'s' if count != 1 else ''} from nextcord-ormar 0.3 "
+            f"({names}): record their revisions, move or write migration scripts"
+        )
 
 
 class Questioner(Protocol):

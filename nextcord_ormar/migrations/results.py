@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .legacy import LegacyState
 
 __all__ = [
     "AppStatus",
@@ -209,6 +212,8 @@ class AppStatus:
     unknown_current: bool = False
     #: Applied revisions whose script changed since it was applied (checksum differs).
     tampered: list[str] = field(default_factory=list)
+    #: nextcord-ormar 0.3's traces when the app still has to be adopted (``nxalembic adopt``).
+    legacy: LegacyState | None = None
 
 
 @dataclass
@@ -253,7 +258,7 @@ class CheckResult:
 
     @property
     def differing(self) -> list[AppStatus]:
-        return [s for s in self.statuses if s.differs or s.pending or s.tampered]
+        return [s for s in self.statuses if s.differs or s.pending or s.tampered or s.legacy]
 
     @property
     def ok(self) -> bool:

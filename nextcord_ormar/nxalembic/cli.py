@@ -390,6 +390,22 @@ class Cli:
                     code = EXIT_FAILURE
         return code
 
+    async def cmd_adopt(self, engine: MigrationEngine) -> int:
+        args = self.args
+        apps = self._apps()
+        only_show = args.sql or args.dry_run
+        plans = await engine.adopt(
+            apps, keep_names=args.keep_names, dry_run=only_show, questioner=_Prompt(self)
+        )
+        for plan in plans:
+            self.say(output.adopt_lines(plan))
+        if args.sql:
+            for app, sql in (await engine.adopt_sql(plans)).items():
+                self.say([f"-- {app}", sql.rstrip()])
+        if only_show and any(plan.state == "legacy" for plan in plans):
+            self.say(["(nothing was changed)"])
+        return EXIT_OK
+
 
 def _quiet_closed_loop_in_driver_threads() -> None:
     """Drop "Event loop is closed" raised in a database driver's worker thread.

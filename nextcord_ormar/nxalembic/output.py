@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..migrations import (
+    AdoptPlan,
     AppRun,
     AppStatus,
     MakeResult,
@@ -18,7 +19,7 @@ from ..migrations import (
     SqlResult,
     StampResult,
 )
-from ..migrations.questions import ConfirmMove, Question
+from ..migrations.questions import ConfirmAdopt, ConfirmMove, Question
 
 __all__ = [
     "display_path",
@@ -34,6 +35,8 @@ PROMPT = "Go ahead? [y/N] "
 
 def question_lines(question: Question) -> list[str]:
     """A question of the engine, before the ``[y/N]`` prompt."""
+    if isinstance(question, ConfirmAdopt):
+        return [line for plan in question.plans for line in adopt_lines(plan)]
     if not isinstance(question, ConfirmMove):
         return [question.summary()]
     verb = "undo" if question.direction == "down" else "apply"
@@ -131,6 +134,8 @@ def run_lines(run: AppRun, *, has_scripts: bool, verbose: bool = False) -> list[
 def current_lines(status: AppStatus) -> list[str]:
     """Where one app stands, for ``current``."""
     app = status.app
+    if status.legacy is not None:
+        return [status.legacy.describe()]
     if not status.heads and status.current is None:
         return [f"{app}: no migrations yet"]
     if status.unknown_current:
@@ -183,6 +188,8 @@ def sql_lines(result: SqlResult) -> list[str]:
 def check_lines(status: AppStatus) -> list[str]:
     """Whether one app's models and scripts match the database, for ``check``."""
     app = status.app
+    if status.legacy is not None:
+        return [status.legacy.describe()]
     lines: list[str] = []
     if status.pending:
         ids = ", ".join(info.revision for info in status.pending)
@@ -203,3 +210,37 @@ def check_lines(status: AppStatus) -> list[str]:
     if not lines:
         lines.append(f"{app}: up to date")
     return lines
+
+
+def adopt_lines(plan: AdoptPlan) -> list[str]:
+    """What ``adopt`` will do for one app (its plan), or, once done, what to do next."""
+    app = plan.app
+    if plan.state == "nothing":
+        return [f"{app}: nothing from nextcord-ormar 0.3 here"]
+    if plan.state == "adopted":
+        return [f"{app}: already adopted (at {rev(plan.current)}); nothing to do"]
+    if plan.done:
+        lines = [f"{app}: adopted at {rev(plan.revision)}"]
+        if plan.migration is not None:
+            lines[0] += (
+                f"; review {display_path(plan.migration)}, then "
+                f"'nxalembic upgrade --app {app}' renames the tables"
+            )
+        return lines + [f"  {line}" for line in plan.paste]
+    where = f' ("{plan.version_table}" at {rev(plan.revision)})' if plan.version_table else ""
+    lines = [f"{app}: to adopt from nextcord-ormar 0.3{where}"]
+    if plan.chain:
+        lines.append(f"  - keep {', '.join(plan.chain)} as the app's first migrations")
+    lines += [f"  - move {display_path(a)} -> {display_path(b)}" for a, b in plan.moves]
+    lines.append(f"  - record {rev(plan.revision)} in {plan.version_table_ours}")
+    if plan.migration is not None:
+        renames = ", ".join(f'"{m.legacy}" -> {m.target}' for m in plan.tables)
+        verb = "keep" if plan.migration_exists else "write"
+        lines.append(
+            f"  - {verb} migration {plan.migration_revision} {display_path(plan.migration)} "
+            f"to rename {renames}"
+        )
+    elif plan.tables:
+        lines.append("  - keep the table names " + ", ".join(f'"{m.legacy}"' for m in plan.tables))
+    lines += [f'  - leave "{name}" as it is (no model of {app} uses it)' for name in plan.unmatched]
+    return lines + [f"  {line}" for line in plan.paste]

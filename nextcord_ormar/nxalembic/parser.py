@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 from ..errors import UsageError
@@ -300,7 +301,39 @@ def build_parser() -> NxalembicParser:
     )
     _app_option(check, "check")
     _replay_options(check, "compare the models with")
+    _adopt_command(command)
     return top
+
+
+def _adopt_command(command: Callable[[str, str, str], argparse.ArgumentParser]) -> None:
+    adopt = command(
+        "adopt",
+        "carry over a database and history made by nextcord-ormar 0.3",
+        "Take over what nextcord-ormar 0.3 left: the revision in its 'alembic.<app>' "
+        "version table becomes the app's current revision, its scripts (hash ids) stay the "
+        "start of the app's history (moved into the app's folder when 0.3 kept them "
+        "elsewhere), and a migration is written that renames the '<app>.<model>s' tables to "
+        "'<app>_<model>s' (applied by 'nxalembic upgrade'). The plan is shown and asked "
+        "about first (on a terminal; elsewhere it refuses unless --yes is given); nothing is "
+        "renamed or dropped by adopt itself. Running it again changes nothing.",
+    )
+    _app_option(adopt, "adopt")
+    adopt.add_argument(
+        "--keep-names",
+        action="store_true",
+        help="keep the 0.3 table names: nothing is renamed, and adopt prints the "
+        "tablename= to write into each model's app.config(...)",
+    )
+    only_show = adopt.add_mutually_exclusive_group()
+    only_show.add_argument(
+        "--dry-run", action="store_true", help="show the plan, and change nothing"
+    )
+    only_show.add_argument(
+        "--sql",
+        action="store_true",
+        help="show the plan and the SQL that records each app's revision; change nothing",
+    )
+    _answer_options(adopt)
 
 
 #: The ``nxalembic`` parser (sphinx-argparse renders it in the docs).
