@@ -20,7 +20,17 @@ EVERY_SUBCOMMAND = [
     ("migrate check", {}),
     ("migrate stamp", {"cog": "Economy", "revision": "head"}),
 ]
-SUBCOMMANDS = {"make", "upgrade", "downgrade", "show", "history", "sql", "check", "stamp"}
+SUBCOMMANDS = {
+    "make",
+    "upgrade",
+    "downgrade",
+    "show",
+    "history",
+    "sql",
+    "check",
+    "stamp",
+    "backup",
+}
 
 
 async def test_registered_command_is_guild_scoped_admin_only_and_autocompletes(
@@ -34,7 +44,7 @@ async def test_registered_command_is_guild_scoped_admin_only_and_autocompletes(
         assert command["default_member_permissions"] == "8"
         subs = {opt["name"]: opt for opt in command["options"]}
         assert set(subs) == SUBCOMMANDS
-        for name in ("make", "upgrade", "downgrade", "show", "history", "sql", "stamp"):
+        for name in ("make", "upgrade", "downgrade", "show", "history", "sql", "stamp", "backup"):
             cog_option = next(o for o in subs[name]["options"] if o["name"] == "cog")
             assert cog_option["autocomplete"] is True
         make_options = {o["name"]: o for o in subs["make"]["options"]}

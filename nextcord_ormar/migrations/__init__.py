@@ -5,6 +5,7 @@ Both faces (the ``nxalembic`` CLI and the ``/migrate`` admin cog) call
 """
 
 from ..errors import (
+    BackupError,
     InvalidMessageError,
     LockTimeoutError,
     MigrationError,
@@ -12,15 +13,18 @@ from ..errors import (
     PlanChangedError,
     UnknownRevisionError,
 )
+from .backup import Backups
 from .engine import MigrationEngine, ProgressCallback
 from .results import (
     AppRun,
     AppStatus,
+    Backup,
     CheckResult,
     MakeResult,
     Operation,
     Plan,
     ProgressEvent,
+    RestoreResult,
     RevisionInfo,
     SqlResult,
     StampResult,
@@ -31,6 +35,9 @@ from .results import (
 __all__ = [
     "AppRun",
     "AppStatus",
+    "Backup",
+    "BackupError",
+    "Backups",
     "CheckResult",
     "InvalidMessageError",
     "LockTimeoutError",
@@ -43,6 +50,7 @@ __all__ = [
     "PlanChangedError",
     "ProgressCallback",
     "ProgressEvent",
+    "RestoreResult",
     "RevisionInfo",
     "SqlResult",
     "StampResult",
