@@ -67,7 +67,7 @@ def test_backup_before_a_destructive_upgrade_and_restore_brings_the_rows_back(
     _wallets_with_rows(project, *options)
     before = _contents(project)
 
-    run = project.ok("upgrade", *options)
+    run = project.ok("upgrade", "--yes", *options)
     found = BACKUP_LINE.search(run.out)
     assert found, run
     assert run.out.index("backup: ") < run.out.index("economy: 0001 -> 0002"), run
@@ -105,7 +105,7 @@ def test_a_backup_that_cannot_be_written_stops_the_upgrade(
     blocker.write_text("a file where the backup folder would go")
     schema = project.columns("economy_wallets").keys()
 
-    run = project.nx("upgrade", "--backup", "--backup-dir", str(blocker / "backups"))
+    run = project.nx("upgrade", "--yes", "--backup", "--backup-dir", str(blocker / "backups"))
     assert run.code == 1, run
     errors = run.err.strip().splitlines()
     assert len(errors) == 1, run
@@ -137,6 +137,6 @@ def test_server_without_backup_option_takes_none_and_says_nothing(
     if project.backend == "sqlite":
         pytest.skip("SQLite is backed up by default")
     _wallets_with_rows(project)
-    run = project.ok("upgrade")
+    run = project.ok("upgrade", "--yes")
     assert "backup" not in run.out
     assert not (project.root / "backups").exists()
