@@ -16,13 +16,14 @@ from pathlib import Path
 
 from .common import BACKENDS, REPO, Json, Sizes, run_child
 
-FIGURES = ("loop_health", "ack_time", "scaling", "cli_startup", "overhead")
+FIGURES = ("loop_health", "ack_time", "scaling", "cli_startup", "overhead", "backup")
 TARGETS = {
     "loop_health": ("largest event-loop lag (ours)", "<= 50 ms", 50.0),
     "ack_time": ("ack p99 (idle and busy)", "<= 100 ms", 100.0),
     "scaling": ("make time 2000/0 unrelated (ours)", "<= 1.5x", 1.5),
     "cli_startup": ("nxalembic/alembic current", "<= 1.3x", 1.3),
     "overhead": ("engine/plain Alembic make+upgrade", "<= 1.15x", 1.15),
+    "backup": ("SQLite backup of the database", "<= 5 s", 5.0),
 }
 
 
@@ -58,6 +59,11 @@ def cli_startup(sizes: Sizes, common: list[str], tmp: Path) -> Json:
 def overhead(sizes: Sizes, common: list[str], tmp: Path) -> Json:
     result = run_child("overhead", common, tmp / "overhead.json")
     return {"value": result["ratio"], "unit": "x", **result}
+
+
+def backup(sizes: Sizes, common: list[str], tmp: Path) -> Json:
+    result = run_child("backup", common, tmp / "backup.json")
+    return {"value": result["backup_s"], "unit": "s", **result}
 
 
 def details(name: str, figure: Json) -> str:
@@ -99,6 +105,12 @@ def details(name: str, figure: Json) -> str:
         else:
             text += f"; original 0.3.3: {orig}"
         return text
+    if name == "backup":
+        return (
+            f"{figure['database_mb']} MB SQLite file: upgrade {figure['upgrade_with_backup_s']}s "
+            f"with the backup, {figure['upgrade_without_backup_s']}s without; the backup is "
+            f"{figure['backup_share']:.0%} of the upgrade"
+        )
     if name == "cli_startup":
         return (
             f"nxalembic current {figure['nxalembic_current_s']}s, alembic current "
@@ -162,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "scaling": lambda tmp: scaling(sizes, common, tmp, original),
         "cli_startup": lambda tmp: cli_startup(sizes, common, tmp),
         "overhead": lambda tmp: overhead(sizes, common, tmp),
+        "backup": lambda tmp: backup(sizes, common, tmp),
     }
     results: Json = {}
     began = time.perf_counter()

@@ -40,6 +40,8 @@ class Sizes:
     overhead_runs: int = 3
     heartbeat_interval: float = 0.1
     probe_interval: float = 0.005
+    backup_mb: int = 100
+    backup_runs: int = 3
 
     @classmethod
     def smoke(cls) -> Sizes:
@@ -55,6 +57,8 @@ class Sizes:
             cli_runs=1,
             overhead_tables=10,
             overhead_runs=1,
+            backup_mb=2,
+            backup_runs=1,
         )
 
     def as_json(self) -> Json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nextcord.ext import commands
 
@@ -13,6 +13,9 @@ from .apps import OrmarApp, Registry, registry
 from .database import BotDatabase, database
 from .errors import DatabaseConnectError, first_line
 from .redact import mask_url, scrub
+
+if TYPE_CHECKING:  # the engine (and Alembic) is imported only when migrations run
+    from .migrations.backup import Backups
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -38,6 +41,10 @@ class DatabaseBotMixin:
     ``freeze_gc`` (default on) calls :func:`gc.freeze` once at login, so that the garbage
     collector stops rescanning the long-lived objects of every imported module; without it
     a full collection during a big migration stalls the event loop (see ``bench/``).
+
+    ``backups`` (``True``/``False``, or a :class:`~nextcord_ormar.migrations.Backups`) is
+    the backup policy of every migration engine made for this bot (``/migrate``): by
+    default a SQLite file is backed up before each write and a server database is not.
     """
 
     def __init__(
@@ -46,10 +53,13 @@ class DatabaseBotMixin:
         database_url: str | None = None,
         database_options: dict[str, Any] | None = None,
         freeze_gc: bool = True,
+        backups: Backups | bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._freeze_gc = freeze_gc
+        #: The backup policy engines made for this bot use (see ``MigrationEngine(backups=)``).
+        self.backups = backups
         url = database_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         self._database_options = dict(database_options or {})
         database.configure(url, **self._database_options)

@@ -16,6 +16,7 @@ from typing import ClassVar
 __all__ = [
     "AppConflictError",
     "AppNameError",
+    "BackupError",
     "ConfigError",
     "DatabaseConnectError",
     "DatabaseNotConfiguredError",
@@ -169,3 +170,7 @@ class PlanChangedError(MigrationError):
 class ScriptCheckError(MigrationError):
     """A generated script would fail when run (it does not compile, or uses a name it never
     imports); the message names what is missing, and the script is not kept."""
+
+
+class BackupError(MigrationError):
+    """A backup could not be made (or restored); the write it guarded did not start."""

@@ -21,7 +21,18 @@ EVERY_SUBCOMMAND = [
     ("migrate stamp", {"cog": "Economy", "revision": "head"}),
     ("migrate adopt", {"cog": "Economy"}),
 ]
-SUBCOMMANDS = {"make", "upgrade", "downgrade", "show", "history", "sql", "check", "stamp", "adopt"}
+SUBCOMMANDS = {
+    "make",
+    "upgrade",
+    "downgrade",
+    "show",
+    "history",
+    "sql",
+    "check",
+    "stamp",
+    "backup",
+    "adopt",
+}
 
 
 async def test_registered_command_is_guild_scoped_admin_only_and_autocompletes(
@@ -35,7 +46,17 @@ async def test_registered_command_is_guild_scoped_admin_only_and_autocompletes(
         assert command["default_member_permissions"] == "8"
         subs = {opt["name"]: opt for opt in command["options"]}
         assert set(subs) == SUBCOMMANDS
-        for name in ("make", "upgrade", "downgrade", "show", "history", "sql", "stamp", "adopt"):
+        for name in (
+            "make",
+            "upgrade",
+            "downgrade",
+            "show",
+            "history",
+            "sql",
+            "stamp",
+            "adopt",
+            "backup",
+        ):
             cog_option = next(o for o in subs[name]["options"] if o["name"] == "cog")
             assert cog_option["autocomplete"] is True
         make_options = {o["name"]: o for o in subs["make"]["options"]}

@@ -6,6 +6,7 @@ and renders its results (see :mod:`.render`). It holds no migration logic of its
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -361,7 +362,28 @@ class MigrationsCog(commands.Cog, name="Migrations"):
 
         await self._serve(interaction, work, write="adopt")
 
-    for _command in (make, upgrade, downgrade, show, history, sql, stamp, adopt):
+    @migrate.subcommand(name="backup", description="Back up the database now and attach it")
+    async def backup(
+        self,
+        interaction: Interaction,
+        cog: str | None = nextcord.SlashOption(
+            description="Only this cog's tables (SQLite: the whole file, named after the cog)",
+            required=False,
+            default=None,
+            autocomplete=True,
+        ),
+    ) -> None:
+        async def work(responder: Responder) -> Rendered:
+            apps = [self.find_cog(cog)[1]] if cog else None
+            made = await self.engine.backup(apps)
+            path = made.path
+            fits = path is not None and path.stat().st_size <= render.ATTACHMENT_LIMIT
+            data = await asyncio.to_thread(path.read_bytes) if fits and path else None
+            return render.backup_made(made, data)
+
+        await self._serve(interaction, work, write="backup")
+
+    for _command in (make, upgrade, downgrade, show, history, sql, stamp, adopt, backup):
         _command.on_autocomplete("cog")(complete_cog)
 
     async def _route_error(*args: Any) -> None:
@@ -370,6 +392,6 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         await cog.cog_application_command_error(interaction, error)
 
     if not hasattr(nextcord.ClientCog, "cog_application_command_error"):
-        for _command in (make, upgrade, downgrade, show, history, sql, check, stamp, adopt):
+        for _command in (make, upgrade, downgrade, show, history, sql, check, stamp, adopt, backup):
             _command.error(_route_error)
     del _command

@@ -17,6 +17,7 @@ from ..migrations import (
     AdoptPlan,
     AppRun,
     AppStatus,
+    Backup,
     CheckResult,
     MakeResult,
     Plan,
@@ -169,8 +170,10 @@ def moved(result: UpgradeResult, cogs: dict[str, str]) -> Rendered:
     failed = result.failed
     if failed is None:
         embed = nextcord.Embed(title=f"{verb} done", description=_bullets(lines), colour=OK)
+        _backup_field(embed, result.backup)
         return Rendered(embed=embed)
     embed = nextcord.Embed(title=f"{verb} failed", description=_bullets(lines), colour=FAIL)
+    _backup_field(embed, result.backup)
     embed.add_field(
         name="Failed migration",
         value=clip(
@@ -336,6 +339,24 @@ def check(result: CheckResult, cogs: dict[str, str]) -> Rendered:
 
 def stamped(result: StampResult, cog: str | None) -> Rendered:
     label = _label(cog, result.app)
-    return Rendered(
-        content=f"Stamped {label}: {_rev(result.before)} → {_rev(result.after)} (nothing ran)."
+    text = f"Stamped {label}: {_rev(result.before)} → {_rev(result.after)} (nothing ran)."
+    if result.backup is not None:
+        text += f"\n{result.backup.describe()}"
+    return Rendered(content=clip(text, CONTENT_LIMIT))
+
+
+def _backup_field(embed: nextcord.Embed, backup: Backup | None) -> None:
+    """The backup taken before the write (its path on the bot's host), or why none was."""
+    if backup is not None:
+        embed.add_field(name="Backup", value=clip(backup.describe(), FIELD_LIMIT), inline=False)
+
+
+def backup_made(backup: Backup, data: bytes | None) -> Rendered:
+    """A backup made on request: attached when ``data`` (it fits Discord's limit) is given."""
+    embed = nextcord.Embed(
+        title="Backup made", description=clip(backup.describe(), DESCRIPTION_LIMIT), colour=OK
     )
+    if backup.path is None or data is None:
+        embed.add_field(name="File", value="too large to attach; find it on the bot's host")
+        return Rendered(embed=embed)
+    return Rendered(embed=embed, files=[(backup.path.name, data)])

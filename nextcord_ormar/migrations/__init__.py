@@ -5,6 +5,7 @@ Both faces (the ``nxalembic`` CLI and the ``/migrate`` admin cog) call
 """
 
 from ..errors import (
+    BackupError,
     InvalidMessageError,
     LegacyDatabaseError,
     LockTimeoutError,
@@ -14,16 +15,19 @@ from ..errors import (
     UnknownRevisionError,
 )
 from .adopt import AdoptPlan
+from .backup import Backups
 from .engine import MigrationEngine, ProgressCallback
 from .legacy import LegacyState
 from .results import (
     AppRun,
     AppStatus,
+    Backup,
     CheckResult,
     MakeResult,
     Operation,
     Plan,
     ProgressEvent,
+    RestoreResult,
     RevisionInfo,
     SqlResult,
     StampResult,
@@ -35,6 +39,9 @@ __all__ = [
     "AdoptPlan",
     "AppRun",
     "AppStatus",
+    "Backup",
+    "BackupError",
+    "Backups",
     "CheckResult",
     "InvalidMessageError",
     "LegacyDatabaseError",
@@ -49,6 +56,7 @@ __all__ = [
     "PlanChangedError",
     "ProgressCallback",
     "ProgressEvent",
+    "RestoreResult",
     "RevisionInfo",
     "SqlResult",
     "StampResult",

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import io
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from alembic import command
@@ -27,19 +28,22 @@ from ..database import database as default_database
 from ..errors import MigrationError, NotConfirmedError, PlanChangedError, first_line
 from . import adopt as adoption
 from . import ledger, legacy
+from .backup import BackupMaker, Backups, manual_label, planned_moves
 from .executor import ProgressCallback, apply, emitter, plan_app
 from .locking import migration_lock
 from .maker import make_migration
 from .naming import clean_message
 from .preview import replay_sql
-from .questions import ConfirmAdopt, Questioner, confirm_move
+from .questions import ConfirmAdopt, ConfirmRestore, Questioner, confirm_move
 from .renames import Rename, ask_renames, renames_for
 from .results import (
     AppStatus,
+    Backup,
     CheckResult,
     MakeResult,
     Plan,
     ProgressEvent,
+    RestoreResult,
     RevisionInfo,
     SqlResult,
     StampResult,
@@ -64,6 +68,10 @@ class MigrationEngine:
     comparing, rendering and script imports are CPU work that would otherwise hold the
     bot's loop (and its gateway heartbeat). With ``in_thread=False`` the work runs through
     ``run_sync`` on the bot's own engine.
+
+    ``backups`` (a :class:`~.backup.Backups`, or ``True``/``False``; default: a SQLite file
+    yes, a server no) says whether every write (upgrade, downgrade, stamp, restore) is
+    preceded by a backup, and where it goes; a backup that fails stops the write.
     """
 
     def __init__(
@@ -74,6 +82,7 @@ class MigrationEngine:
         in_thread: bool | None = None,
         lock_timeout: float = 0.0,
         on_lock_wait: Callable[[], None] | None = None,
+        backups: Backups | bool | None = None,
     ) -> None:
         self.database = database or default_database
         self.registry = registry or default_registry
@@ -82,10 +91,13 @@ class MigrationEngine:
         self.lock_timeout = lock_timeout
         #: Called (from the worker) once when a write has to wait for the lock.
         self.on_lock_wait = on_lock_wait
+        #: Whether and where writes are backed up first (see :class:`.backup.Backups`).
+        self.backups = Backups.of(backups)
 
     @classmethod
     def for_bot(cls, bot: Any, **options: Any) -> MigrationEngine:
-        """The engine over a :class:`nextcord_ormar.Bot`'s database and registry."""
+        """The engine over a :class:`nextcord_ormar.Bot`'s database, registry and backups."""
+        options.setdefault("backups", getattr(bot, "backups", None))
         return cls(bot.database, bot.registry, **options)
 
     # -- plumbing -------------------------------------------------------------------------
@@ -271,12 +283,16 @@ class MigrationEngine:
         with self._lock(conn):
             if direction == "up":
                 legacy.refuse(conn, apps, "upgrade")
-            ledger.ensure(conn)
-            conn.commit()
             if confirmed is not None:
                 self._check_unchanged(conn, apps, target, direction, confirmed)
                 conn.commit()
-            return apply(
+            backup = None
+            if self.backups.wanted(self.database.sa_url):
+                moves = planned_moves(conn, apps, target, direction, self.dialect_name)
+                backup = self._backup_before(conn, moves)
+            ledger.ensure(conn)
+            conn.commit()
+            result = apply(
                 conn,
                 apps,
                 target,
@@ -286,6 +302,18 @@ class MigrationEngine:
                 scrub=self.runner.scrub,
                 rolls_back=self.runner.transactional_ddl,
             )
+            result.backup = backup
+            return result
+
+    def _backup_before(
+        self, conn: Connection, moves: list[tuple[OrmarApp, str | None, str | None]]
+    ) -> Backup | None:
+        """The one place a write is backed up (by the policy); raises if the backup fails."""
+        return self._backup_maker().before_write(conn, moves)
+
+    def _backup_maker(self) -> BackupMaker:
+        apps = list(self.registry.apps.values())
+        return BackupMaker(self.backups, self.database.sa_url, self.runner.scrub, apps)
 
     @contextlib.contextmanager
     def _lock(self, conn: Connection) -> Iterator[None]:
@@ -414,10 +442,42 @@ class MigrationEngine:
             before = scripts.current(conn)
             resolved = scripts.revision_id(revision, before)
             conn.commit()
+            backup = self._backup_before(conn, [(the_app, before, resolved)])
             cfg = scripts.config(connection=conn)
             command.stamp(cfg, resolved or "base")
             after = scripts.current(conn)
-            return StampResult(the_app.name, before, after)
+            return StampResult(the_app.name, before, after, backup)
+
+        return await self.runner.run(run)
+
+    # -- backup / restore -------------------------------------------------------------------
+
+    async def backup(self, apps: Sequence[str | OrmarApp] | None = None) -> Backup:
+        """Back up now, whatever the policy (SQLite: the whole file; a server: ``apps``' tables);
+        raises :class:`~.dumps.BackupError` when none could be taken."""
+        chosen, maker = self._ordered(apps), self._backup_maker()
+
+        def run(conn: Connection) -> Backup:
+            with self._lock(conn):
+                label = manual_label(conn, chosen, self.dialect_name) if apps else "all"
+                return maker.take(conn, chosen, label, required=True)
+
+        return await self.runner.run(run)
+
+    async def restore(
+        self, path: str | Path, *, questioner: Questioner | None = None
+    ) -> RestoreResult:
+        """Put a backup back (SQLite: the whole database; a server: the tables it holds); by
+        the policy, what it replaces is backed up first. With a ``questioner``, asks first."""
+        file, maker, apps = Path(path), self._backup_maker(), self._ordered(None)
+        maker.check(file)
+        question = ConfirmRestore(file, self.database.url, self.dialect_name == "sqlite")
+        if questioner is not None and not await questioner.ask(question):
+            raise NotConfirmedError("not confirmed; nothing restored")
+
+        def run(conn: Connection) -> RestoreResult:
+            with self._lock(conn):
+                return maker.restore(conn, file, apps)
 
         return await self.runner.run(run)
 

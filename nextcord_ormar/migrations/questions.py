@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol
 
 from .adopt import AdoptPlan
 from .results import Loss, Plan, RevisionInfo
 
-__all__ = ["ConfirmAdopt", "ConfirmMove", "Question", "Questioner", "confirm_move"]
+__all__ = [
+    "ConfirmAdopt",
+    "ConfirmMove",
+    "ConfirmRestore",
+    "Question",
+    "Questioner",
+    "confirm_move",
+]
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,19 @@ class ConfirmMove(Question):
             more = f" and {len(losses) - 1} more" if len(losses) > 1 else ""
             return f"this would {what}, which destroys data: {first}{more}"
         return f"this would {what}"
+
+
+@dataclass(frozen=True)
+class ConfirmRestore(Question):
+    """Putting a backup back: it replaces the whole database (SQLite) or the tables it holds."""
+
+    path: Path
+    database: str
+    whole: bool
+
+    def summary(self) -> str:
+        what = "the whole database" if self.whole else "the tables the backup holds"
+        return f"this would restore {self.path.name} into {self.database}, replacing {what}"
 
 
 def confirm_move(direction: Literal["up", "down"], plans: Sequence[Plan]) -> ConfirmMove | None:

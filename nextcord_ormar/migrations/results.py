@@ -11,12 +11,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AppStatus",
+    "Backup",
     "CheckResult",
     "Loss",
     "MakeResult",
     "Operation",
     "Plan",
     "ProgressEvent",
+    "RestoreResult",
     "RevisionInfo",
     "SqlResult",
     "StampResult",
@@ -178,12 +180,43 @@ class AppRun:
     statements_run: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Backup:
+    """A backup made before a write (or on request), or why none was taken (``skipped``)."""
+
+    path: Path | None
+    apps: tuple[str, ...] = ()
+    tool: str = ""
+    size: int = 0
+    skipped: str | None = None
+    #: Older backups of the database deleted to keep the newest N.
+    removed: tuple[Path, ...] = ()
+
+    def describe(self) -> str:
+        """``backup: <path> (1.2 MiB)`` or ``no backup taken: <why>``."""
+        if self.path is None:
+            return f"no backup taken: {self.skipped or 'unknown reason'}"
+        size = f"{self.size / 2**20:.1f} MiB" if self.size >= 2**20 else f"{self.size} bytes"
+        return f"backup: {self.path} ({size})"
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """A backup put back; ``backup`` is the copy of what it replaced, when one was taken."""
+
+    path: Path
+    tool: str
+    backup: Backup | None = None
+
+
 @dataclass
 class UpgradeResult:
     """Per-app from → to of an upgrade (or downgrade), in the order the apps ran."""
 
     apps: list[AppRun] = field(default_factory=list)
     direction: Literal["up", "down"] = "up"
+    #: The backup taken before anything was applied (``None``: backups off, or nothing to do).
+    backup: Backup | None = None
 
     @property
     def ok(self) -> bool:
@@ -237,6 +270,7 @@ class StampResult:
     app: str
     before: str | None
     after: str | None
+    backup: Backup | None = None
 
 
 @dataclass

@@ -30,6 +30,7 @@ from ..migrations.renames import Rename, RenameColumn, parse_rename
 from ..migrations.replay import replayed
 from ..redact import Scrubber
 from . import output
+from .backups import BackupCommands, backup_settings
 from .parser import PROG, parser
 from .project import ProjectConfig, load_bot, read_config
 
@@ -95,7 +96,7 @@ class _Prompt:
         raise NotConfirmedError("not confirmed; nothing changed")
 
 
-class Cli:
+class Cli(BackupCommands):
     """One run of ``nxalembic``: the parsed arguments, the bot, and where output goes."""
 
     def __init__(self, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> None:
@@ -108,6 +109,9 @@ class Cli:
         self.bot: DatabaseBotMixin | None = None
         self.engine: MigrationEngine | None = None
         self.config: ProjectConfig | None = None
+
+    def prompt(self) -> _Prompt:
+        return _Prompt(self)
 
     # -- output ---------------------------------------------------------------------
 
@@ -206,6 +210,7 @@ class Cli:
             bot,
             lock_timeout=self.args.lock_timeout,
             on_lock_wait=_say_waiting(self.args.lock_timeout),
+            backups=backup_settings(self.args, bot),
         )
         handler: Callable[[MigrationEngine], Awaitable[int]] = getattr(
             self, "cmd_" + _canonical(self.args.command)
@@ -320,6 +325,7 @@ class Cli:
         result = await engine.upgrade(
             apps if self.args.app else None, self.args.revision, questioner=_Prompt(self)
         )
+        self.say(output.backup_lines(result.backup))
         return self._print_runs(engine, result.apps, [a.name for a in apps])
 
     async def cmd_downgrade(self, engine: MigrationEngine) -> int:
@@ -328,6 +334,7 @@ class Cli:
             await self._print_sql(engine, app, self.args.revision, "down")
             return EXIT_OK
         result = await engine.downgrade(app, self.args.revision, questioner=_Prompt(self))
+        self.say(output.backup_lines(result.backup))
         return self._print_runs(engine, result.apps, [app.name])
 
     async def _print_sql(

@@ -6,6 +6,7 @@ format is easy to read in one place and to test.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from ..migrations import (
     AdoptPlan,
     AppRun,
     AppStatus,
+    Backup,
     MakeResult,
     Operation,
     RevisionInfo,
@@ -22,6 +24,7 @@ from ..migrations import (
 from ..migrations.questions import ConfirmAdopt, ConfirmMove, Question
 
 __all__ = [
+    "backup_lines",
     "display_path",
     "make_lines",
     "rev",
@@ -175,7 +178,17 @@ def show_lines(info: RevisionInfo) -> list[str]:
 
 
 def stamp_lines(result: StampResult) -> list[str]:
-    return [f"{result.app}: stamped {rev(result.before)} -> {rev(result.after)} (nothing was run)"]
+    done = f"{result.app}: stamped {rev(result.before)} -> {rev(result.after)} (nothing was run)"
+    return [*backup_lines(result.backup), done]
+
+
+def backup_lines(backup: Backup | None) -> list[str]:
+    """The backup taken before a write (its path, relative when it can be), or why none was."""
+    if backup is None:
+        return []
+    if backup.path is None:
+        return [backup.describe()]
+    return [dataclasses.replace(backup, path=Path(display_path(backup.path))).describe()]
 
 
 def sql_lines(result: SqlResult) -> list[str]:

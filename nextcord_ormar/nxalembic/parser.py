@@ -85,6 +85,7 @@ def _common_options(*, top: bool) -> NxalembicParser:
         help="how long a write waits for another process's migration of the same database "
         "(default: 60)",
     )
+    _backup_options(group, top=top)
     group.add_argument(
         "-v",
         "--verbose",
@@ -93,6 +94,31 @@ def _common_options(*, top: bool) -> NxalembicParser:
         help="log what happens and show tracebacks of errors",
     )
     return common
+
+
+def _backup_options(group: argparse._ArgumentGroup, *, top: bool) -> None:
+    """When writes are backed up first, where to, and how many backups stay."""
+    default: object = None if top else argparse.SUPPRESS
+    group.add_argument(
+        "--backup",
+        action=argparse.BooleanOptionalAction,
+        default=default,
+        help="back up before upgrade, downgrade, stamp and restore (default: yes for a SQLite "
+        "file, no for PostgreSQL and MariaDB/MySQL, which need pg_dump or mariadb-dump)",
+    )
+    group.add_argument(
+        "--backup-dir",
+        metavar="DIR",
+        default=default,
+        help="put backups here (default: beside a SQLite file; ./backups for a server)",
+    )
+    group.add_argument(
+        "--keep-backups",
+        metavar="N",
+        type=int,
+        default=default,
+        help="keep the newest N backups of the database, delete older ones (default: 5)",
+    )
 
 
 def _app_option(sub: argparse.ArgumentParser, what: str) -> None:
@@ -302,6 +328,30 @@ def build_parser() -> NxalembicParser:
     _app_option(check, "check")
     _replay_options(check, "compare the models with")
     _adopt_command(command)
+
+    backup = command(
+        "backup",
+        "back up the database now",
+        "Back up now, whatever --backup says: a SQLite database is copied whole beside its "
+        "file; on PostgreSQL and MariaDB/MySQL the apps' tables and version tables are dumped "
+        "with pg_dump or mariadb-dump/mysqldump into ./backups (or --backup-dir).",
+    )
+    backup.add_argument(
+        "--app",
+        metavar="APP",
+        help="only this app's tables (SQLite: names the file; the copy is always whole)",
+    )
+
+    restore = command(
+        "restore",
+        "put a backup back, after you confirm",
+        "Put a backup made by nxalembic back: a SQLite backup replaces the whole database, a "
+        "dump replaces the tables it holds (with psql or mariadb/mysql). With backups on, what "
+        "it replaces is backed up first. Asks first (on a terminal); elsewhere it refuses "
+        "unless --yes is given.",
+    )
+    restore.add_argument("file", metavar="FILE", help="the backup file (.bak or .sql)")
+    _answer_options(restore)
     return top
 
 
