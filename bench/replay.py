@@ -58,7 +58,7 @@ def measure(backend: str, folder: Path) -> dict[str, float]:
         for step in range(1, MIGRATIONS + 1):
             project.write_cog("big", cog_source(step * per, False))
             project.ok("migrate")
-        project.ok("upgrade")
+            project.ok("upgrade")
         project.write_cog("big", cog_source(TABLES, True))
         runs = {"migrate": [], "migrate --replay": []}
         for _ in range(3):

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from alembic import command
-from alembic.operations import ops
 from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
@@ -51,7 +50,7 @@ from .results import (
 )
 from .runner import Runner
 from .scripts import AppScripts
-from .status import app_status, model_diff
+from .status import app_status, diff_if_current
 
 __all__ = ["MigrationEngine", "ProgressCallback"]
 
@@ -133,34 +132,19 @@ class MigrationEngine:
 
         Writes ``<id>_<slug>.py`` into the app's versions folder. With no changes, nothing
         is written (``outcome == "no_changes"``) unless ``empty``; with migrations not yet
-        applied, nothing is written (``outcome == "not_up_to_date"``). A dropped and an
-        added column (or table) that may be a rename is taken as one when ``renames`` says
-        so, or when the ``questioner`` answers yes (see :mod:`.renames`).
+        applied, nothing is written (``outcome == "not_up_to_date"``). Renames: ``renames``
+        and the ``questioner``'s answers (see :mod:`.renames`).
         """
         the_app = self.app(app)
         text = clean_message(message)
         chosen = renames_for(the_app.table_names, renames)
         if questioner is not None and not empty:
-            found = await self.runner.run(lambda conn: self._diff_if_current(conn, the_app))
+            found = await self.runner.run(lambda c: diff_if_current(c, the_app, self.dialect_name))
             chosen = await ask_renames(found, chosen, questioner)
-        return await self.runner.run(
-            lambda conn: self._make_locked(conn, the_app, text, empty, chosen)
-        )
-
-    def _diff_if_current(self, conn: Connection, app: OrmarApp) -> ops.UpgradeOps | None:
-        """The app's changes, if its database is at its head (else make will refuse)."""
-        scripts = AppScripts(app, self.dialect_name)
-        heads = scripts.heads()
-        current = not heads or scripts.current(conn) in heads
-        return model_diff(conn, app, self.dialect_name) if current else None
+        return await self.runner.run(lambda c: self._make_locked(c, the_app, text, empty, chosen))
 
     def _make_locked(
-        self,
-        conn: Connection,
-        app: OrmarApp,
-        message: str | None,
-        empty: bool,
-        renames: Sequence[Rename] = (),
+        self, conn: Connection, app: OrmarApp, message: str | None, empty: bool, renames: Any
     ) -> MakeResult:
         with self._lock(conn):
             legacy.refuse(conn, [app], "make a migration")

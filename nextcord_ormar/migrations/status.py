@@ -17,7 +17,7 @@ from .owned import removed_tables
 from .results import AppStatus
 from .scripts import AppScripts
 
-__all__ = ["app_status", "model_diff"]
+__all__ = ["app_status", "diff_if_current", "model_diff"]
 
 
 def app_status(conn: Connection, app: OrmarApp, dialect_name: str, compare: bool) -> AppStatus:
@@ -67,3 +67,11 @@ def model_diff(conn: Connection, app: OrmarApp, dialect_name: str) -> ops.Upgrad
     upgrade_ops = produce_migrations(context, app.metadata).upgrade_ops
     assert upgrade_ops is not None
     return upgrade_ops
+
+
+def diff_if_current(conn: Connection, app: OrmarApp, dialect_name: str) -> ops.UpgradeOps | None:
+    """The app's changes, if its database is at its head (else make will refuse)."""
+    scripts = AppScripts(app, dialect_name)
+    heads = scripts.heads()
+    current = not heads or scripts.current(conn) in heads
+    return model_diff(conn, app, dialect_name) if current else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import sys
 import threading
@@ -26,11 +25,10 @@ from ..errors import ConfigError, NextcordOrmarError, NotConfirmedError, UsageEr
 from ..migrations import AppRun, MigrationEngine
 from ..migrations.naming import clean_message
 from ..migrations.questions import Question
-from ..migrations.renames import Rename, RenameColumn, parse_rename
-from ..migrations.replay import replayed
 from ..redact import Scrubber
 from . import output
 from .backups import BackupCommands, backup_settings
+from .history import compared_with, renames, wants_replay
 from .parser import PROG, parser
 from .project import ProjectConfig, load_bot, read_config
 
@@ -223,7 +221,7 @@ class Cli(BackupCommands):
         assert self.bot is not None
         try:
             command = _canonical(self.args.command)
-            if command not in _OFFLINE_COMMANDS and not self._replay():
+            if command not in _OFFLINE_COMMANDS and not wants_replay(self.args):
                 await self.bot.connect_database()
             return await handler(engine)
         finally:
@@ -241,26 +239,6 @@ class Cli(BackupCommands):
             raise UsageError(
                 f"upgrade to {args.revision!r} needs --app: revisions belong to one app"
             )
-
-    def _replay(self) -> bool:
-        """Whether to compare with the replayed history instead of the live database."""
-        return bool(getattr(self.args, "replay", False) or getattr(self.args, "replay_url", None))
-
-    def _replay_url(self) -> str | None:
-        """``--replay-url``, else ``replay_url`` from nxalembic.ini, else None (the bot's)."""
-        given = getattr(self.args, "replay_url", None)
-        return given or (self.config.replay_url if self.config else None)
-
-    def _renames(self) -> list[Rename]:
-        """``--rename`` and ``--rename-table``; each must name a table of a loaded app."""
-        assert self.bot is not None
-        given = [parse_rename(text) for text in self.args.rename]
-        given += [parse_rename(text, table=True) for text in self.args.rename_table]
-        for rename in given:
-            table = rename.table if isinstance(rename, RenameColumn) else rename.new
-            if self.bot.registry.table_owner(table) is None:
-                raise UsageError(f"--rename: no loaded app has a table {table!r}")
-        return given
 
     def _check_apps(self) -> None:
         """An app named on the command line must exist (the error lists the known ones)."""
@@ -280,13 +258,9 @@ class Cli(BackupCommands):
 
     async def cmd_migrate(self, engine: MigrationEngine) -> int:
         code = EXIT_OK
-        options: dict[str, Any] = {
-            "message": self.args.message,
-            "empty": self.args.empty,
-            "renames": self._renames(),
-            "questioner": _Prompt(self),
-        }
-        async with self._compared_with(engine) as maker:
+        options: dict[str, Any] = {"message": self.args.message, "empty": self.args.empty}
+        options.update(renames=renames(self.args, engine.registry), questioner=_Prompt(self))
+        async with compared_with(engine, self._apps(), self.args, self.config) as maker:
             for app in self._apps():
                 try:
                     result = await maker.make(app, **options)
@@ -298,15 +272,6 @@ class Cli(BackupCommands):
                 if result.outcome == "not_up_to_date":
                     code = EXIT_FAILURE
         return code
-
-    def _compared_with(
-        self, engine: MigrationEngine
-    ) -> contextlib.AbstractAsyncContextManager[MigrationEngine]:
-        """The engine to compare with: the live database, or (``--replay``) the history
-        replayed into a scratch database, dropped when the block ends."""
-        if not self._replay():
-            return contextlib.nullcontext(engine)
-        return replayed(engine, self._apps(), self._replay_url())
 
     def _app_failed(self, app: str, exc: Exception) -> None:
         """One app's error as its own line (with ``-v``, its traceback)."""
@@ -383,7 +348,7 @@ class Cli(BackupCommands):
 
     async def cmd_check(self, engine: MigrationEngine) -> int:
         code = EXIT_OK
-        async with self._compared_with(engine) as checker:
+        async with compared_with(engine, self._apps(), self.args, self.config) as checker:
             for app in self._apps():
                 try:
                     result = await checker.check([app])

@@ -100,8 +100,9 @@ def test_no_input_keeps_drop_and_add_with_a_warning(project: BotProject) -> None
 def test_a_rename_flag_that_matches_nothing_writes_nothing(sqlite_project: BotProject) -> None:
     with_rows(sqlite_project)
     run = sqlite_project.nx("migrate", "--rename", "economy_members.name:nickname")
-    assert run.code == 2, run
-    assert "no dropped and added column pair economy_members.name / nickname" in run.err, run
+    assert run.code == 1, run
+    assert "economy: error: " in run.out, run
+    assert "no dropped and added column pair economy_members.name / nickname" in run.out, run
     assert sqlite_project.migrations("economy") == ["0001_create_members_and_create_wallets.py"]
     unknown = sqlite_project.nx("migrate", "--rename", "nope.a:b")
     assert unknown.code == 2, unknown
