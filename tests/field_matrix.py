@@ -393,7 +393,7 @@ async def main():
         results["tags"] = "ok" if [t.name for t in back.tags] == ["red"] else repr(back.tags)
         weights = [(t.name, t.thinglabel.weight) for t in back.labels]
         results["labels"] = "ok" if weights == [("blue", 9)] else repr(weights)
-        twin = {**VALUES, "f_unique": "other", "ev_u1": 1}
+        twin = {{**VALUES, "f_unique": "other", "ev_u1": 1}}
         try:
             await Thing.objects.create(ev_alter="dup", **twin)
         except Exception:

@@ -137,7 +137,7 @@ def fail_all(matrix: Matrix, stage: str, why: Run | str) -> None:
 def stage_clean(project: BotProject, matrix: Matrix, stage: str) -> list[str]:
     """migrate → upgrade → check clean → migrate writes nothing; what no row claimed."""
     stray: list[str] = []
-    for args in (("migrate",), ("upgrade",)):
+    for args in (("migrate",), ("upgrade", "--yes")):
         run = project.nx(*args)
         if run.code != 0:
             fail_all(matrix, stage, run)
@@ -222,7 +222,7 @@ def test_every_field_type_migrates_round_trips_and_evolves(project: BotProject) 
         stray.append("the evolution step did not drop ev_drop or add ev_added")
 
     for app in reversed(APPS):
-        run = project.nx("downgrade", app, "base")
+        run = project.nx("downgrade", app, "base", "--yes")
         if run.code != 0:
             fail_all(matrix, "evolution", run)
             stray.append(str(run))
@@ -254,6 +254,6 @@ def test_the_longest_app_name_migrates_evolves_and_downgrades(project: BotProjec
         assert check.code == 0, check
         again = project.ok("migrate")
         assert "wrote" not in again.out, again
-    project.ok("downgrade", LONG_APP, "base")
+    project.ok("downgrade", LONG_APP, "base", "--yes")
     left = [t for t in project.tables() if t.startswith(LONG_APP)]
     assert left == [], left
