@@ -138,7 +138,9 @@ class AppScripts:
             return heads[0] if heads else None
         if name == "base":
             return None
-        if len(name) > 1 and name[0] in "+-" and name[1:].isdigit():
+        steps = name[1:]
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+        if len(name) > 1 and name[0] in "+-" and steps.isascii() and steps.isdigit():
             position = chain.index(current) + 1 if current in chain else 0
             moved = position + int(name)
             if moved < 0 or moved > len(chain):
