@@ -3,6 +3,10 @@ odd messages, ``file:`` URIs, duplicate ids, and what a MariaDB failure report l
 
 from __future__ import annotations
 
+import fcntl
+import sqlite3
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -27,7 +31,7 @@ def test_unicode_digits_in_a_relative_revision_are_an_unknown_revision(
     _economy(project)
     project.ok("migrate", "-m", "start")
     project.ok("upgrade")
-    for name in ("-²", "+١", "-١"):
+    for name in ("-²", "+\u0661", "-\u0661"):  # U+0661: ARABIC-INDIC DIGIT ONE
         if name.startswith("-"):  # after "--": argparse takes "-²" for an option otherwise
             run = project.nx("downgrade", "--yes", "economy", "--", name)
         else:
@@ -54,3 +58,53 @@ def test_a_lone_surrogate_in_a_message_writes_the_script_where_it_belongs(
     text = project.migration_text("economy", "0001")
     assert "\udcff" not in text
     assert "start" in text
+
+
+def test_a_file_uri_database_is_locked_like_a_file(tmp_path: Path) -> None:
+    database = tmp_path / "uri.sqlite3"
+    url = f"sqlite:///file:{database}?uri=true"
+    project = BotProject(tmp_path / "bot", url)
+    project.write_ini()
+    project.write_cog("economy", MEMBERS)
+    project.write_bot("cogs.economy", url=url)  # BotProject drops SQLite query strings
+    lock_path = database.with_name(database.name + ".nxo-lock")
+    with lock_path.open("a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # another process is migrating
+        run = project.nx("migrate", "--lock-timeout", "0")
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    assert run.code != 0, str(run)
+    assert "busy" in run.output, str(run)
+    assert project.migrations("economy") == []
+    project.ok("migrate")
+    project.ok("upgrade")
+    assert len(project.migrations("economy")) == 1
+    with sqlite3.connect(database) as conn:  # the real file, not a memory database
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "economy_members" in tables, tables
+
+
+SIMULATE_NO_FCNTL = (
+    "import runpy, sys\n"
+    "sys.modules['fcntl'] = None  # a platform without fcntl (and not Windows)\n"
+    "sys.modules['msvcrt'] = None\n"
+    "runpy.run_module('nextcord_ormar.nxalembic', run_name='__main__')\n"
+)
+
+
+def test_no_fcntl_is_one_clear_error(sqlite_project: BotProject) -> None:
+    project = sqlite_project
+    _economy(project)
+    done = subprocess.run(
+        [sys.executable, "-c", SIMULATE_NO_FCNTL, "migrate"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, done
+    assert "Traceback" not in output, done
+    assert "ModuleNotFoundError" not in output, done
+    assert "supported: Linux, macOS, BSD and Windows" in output, done
+    assert len(output.strip().splitlines()) == 1, done
+    assert project.migrations("economy") == []
