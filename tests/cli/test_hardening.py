@@ -10,6 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from tests.cli.project import BotProject
 
 MEMBERS = """
@@ -108,3 +110,41 @@ def test_no_fcntl_is_one_clear_error(sqlite_project: BotProject) -> None:
     assert "supported: Linux, macOS, BSD and Windows" in output, done
     assert len(output.strip().splitlines()) == 1, done
     assert project.migrations("economy") == []
+
+
+FAILING_MIGRATION = '''"""half done"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("economy_ledger", sa.Column("id", sa.Integer, primary_key=True))
+    op.execute("INSERT INTO economy_nowhere (id) VALUES (1)")
+
+
+def downgrade():
+    op.drop_table("economy_ledger")
+'''
+
+
+@pytest.mark.parametrize("backend", ["mysql"])
+def test_the_mariadb_failure_report_lists_only_the_migrations_own_statements(
+    project: BotProject,
+) -> None:
+    _economy(project)
+    project.ok("migrate", "-m", "start")
+    project.ok("upgrade")  # 0002 is then the first step of its run, after Alembic's own queries
+    project.write("cogs/economy/migrations/0002_half_done.py", FAILING_MIGRATION)
+    run = project.nx("upgrade")
+    assert run.code == 1, str(run)
+    assert "1 statement of 0002 ran and stay applied" in run.output, str(run)
+    listed = run.output.split("stay applied", 1)[1]
+    assert "CREATE TABLE economy_ledger" in listed, str(run)
+    for alembic_own in ("SELECT", "DESCRIBE", "SHOW", "alembic_version", "nextcord_ormar_history"):
+        assert alembic_own not in listed, str(run)
+    assert project.version("economy") == "0001"
