@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from ..apps import OrmarApp
 from ..errors import MigrationError, UnknownRevisionError
+from .chain import check_heads, check_ids
 from .environment import ATTRIBUTE, AppEnvironment
 from .results import RevisionInfo
 
@@ -68,7 +69,11 @@ class AppScripts:
 
     @functools.cached_property
     def _directory(self) -> ScriptDirectory:
-        return ScriptDirectory.from_config(self.config())
+        check_ids(self.app.name, self.folder)  # before Alembic keeps one of two and warns
+        directory = ScriptDirectory.from_config(self.config())
+        if self.has_scripts():
+            check_heads(self.app.name, directory)
+        return directory
 
     def directory(self) -> ScriptDirectory:
         return self._directory

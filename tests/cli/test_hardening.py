@@ -148,3 +148,75 @@ def test_the_mariadb_failure_report_lists_only_the_migrations_own_statements(
     for alembic_own in ("SELECT", "DESCRIBE", "SHOW", "alembic_version", "nextcord_ormar_history"):
         assert alembic_own not in listed, str(run)
     assert project.version("economy") == "0001"
+
+
+def _script(revision: str, down: str | None, table: str) -> str:
+    return (
+        f'"""add {table}"""\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f"revision = {revision!r}\ndown_revision = {down!r}\n"
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade():\n    op.create_table({table!r}, "
+        "sa.Column('id', sa.Integer, primary_key=True))\n\n\n"
+        f"def downgrade():\n    op.drop_table({table!r})\n"
+    )
+
+
+READING_COMMANDS = (
+    ("upgrade",),
+    ("migrate",),
+    ("migrate", "--app", "economy", "--empty", "-m", "merge"),
+    ("current",),
+    ("history",),
+    ("heads",),
+    ("check",),
+    ("downgrade", "--yes", "economy"),
+)
+
+
+def test_duplicate_ids_from_two_branches_are_a_hard_error(sqlite_project: BotProject) -> None:
+    project = sqlite_project
+    _economy(project)
+    project.ok("migrate", "-m", "start")
+    project.ok("upgrade")
+    folder = "cogs/economy/migrations"
+    project.write(f"{folder}/0002_add_loans.py", _script("0002", "0001", "economy_loans"))
+    project.write(f"{folder}/0002_add_shops.py", _script("0002", "0001", "economy_shops"))
+    for args in READING_COMMANDS:
+        run = project.nx(*args)
+        assert run.code != 0, str(run)
+        assert "0002_add_loans.py" in run.output, str(run)
+        assert "0002_add_shops.py" in run.output, str(run)
+        assert "renumber" in run.output, str(run)
+        assert "Traceback" not in run.output, str(run)
+        assert len([x for x in run.output.splitlines() if "0002_add" in x]) == 1, str(run)
+    assert project.version("economy") == "0001"
+    assert "economy_loans" not in project.tables()
+    assert "economy_shops" not in project.tables()
+    assert len(project.migrations("economy")) == 3
+
+    # the way out (docs/migrations.rst): renumber the unapplied one
+    shops = project.root / folder / "0002_add_shops.py"
+    shops.unlink()
+    project.write(f"{folder}/0003_add_shops.py", _script("0003", "0002", "economy_shops"))
+    project.ok("upgrade")
+    assert project.version("economy") == "0003"
+    assert {"economy_loans", "economy_shops"} <= project.tables()
+
+
+def test_two_heads_are_one_clear_error_naming_both_files(sqlite_project: BotProject) -> None:
+    project = sqlite_project
+    _economy(project)
+    project.ok("migrate", "-m", "start")
+    project.ok("upgrade")
+    folder = "cogs/economy/migrations"
+    project.write(f"{folder}/0002_add_loans.py", _script("0002", "0001", "economy_loans"))
+    project.write(f"{folder}/0003_add_shops.py", _script("0003", "0001", "economy_shops"))
+    for args in READING_COMMANDS:
+        run = project.nx(*args)
+        assert run.code != 0, str(run)
+        assert "0002_add_loans.py" in run.output, str(run)
+        assert "0003_add_shops.py" in run.output, str(run)
+        assert "down_revision" in run.output, str(run)
+        assert "Traceback" not in run.output, str(run)
+    assert project.version("economy") == "0001"
