@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.project import BotProject
+from tests.cli.test_workflow import migration
 
 MEMBERS = """
 class Member(AppModel):
@@ -151,15 +152,8 @@ def test_the_mariadb_failure_report_lists_only_the_migrations_own_statements(
 
 
 def _script(revision: str, down: str | None, table: str) -> str:
-    return (
-        f'"""add {table}"""\n'
-        "import sqlalchemy as sa\nfrom alembic import op\n\n"
-        f"revision = {revision!r}\ndown_revision = {down!r}\n"
-        "branch_labels = None\ndepends_on = None\n\n\n"
-        f"def upgrade():\n    op.create_table({table!r}, "
-        "sa.Column('id', sa.Integer, primary_key=True))\n\n\n"
-        f"def downgrade():\n    op.drop_table({table!r})\n"
-    )
+    create = f"op.create_table({table!r}, sa.Column('id', sa.Integer, primary_key=True))"
+    return migration(revision, down, create)
 
 
 READING_COMMANDS = (
@@ -174,23 +168,33 @@ READING_COMMANDS = (
 )
 
 
-def test_duplicate_ids_from_two_branches_are_a_hard_error(sqlite_project: BotProject) -> None:
-    project = sqlite_project
+def _refused_everywhere(project: BotProject, *words: str) -> None:
+    """Every command that reads the scripts exits non-zero with one line holding ``words``."""
+    for args in READING_COMMANDS:
+        run = project.nx(*args)
+        assert run.code != 0, str(run)
+        assert "Traceback" not in run.output, str(run)
+        lines = [x for x in run.output.splitlines() if all(w in x for w in words)]
+        assert len(lines) == 1, str(run)
+    assert project.version("economy") == "0001"
+
+
+def _two_branches(project: BotProject, shops_id: str) -> str:
+    """0001 applied, then 0002 (loans) and ``shops_id`` (shops), both after 0001."""
     _economy(project)
     project.ok("migrate", "-m", "start")
     project.ok("upgrade")
     folder = "cogs/economy/migrations"
     project.write(f"{folder}/0002_add_loans.py", _script("0002", "0001", "economy_loans"))
-    project.write(f"{folder}/0002_add_shops.py", _script("0002", "0001", "economy_shops"))
-    for args in READING_COMMANDS:
-        run = project.nx(*args)
-        assert run.code != 0, str(run)
-        assert "0002_add_loans.py" in run.output, str(run)
-        assert "0002_add_shops.py" in run.output, str(run)
-        assert "renumber" in run.output, str(run)
-        assert "Traceback" not in run.output, str(run)
-        assert len([x for x in run.output.splitlines() if "0002_add" in x]) == 1, str(run)
-    assert project.version("economy") == "0001"
+    shops = _script(shops_id, "0001", "economy_shops")
+    project.write(f"{folder}/{shops_id}_add_shops.py", shops)
+    return folder
+
+
+def test_duplicate_ids_from_two_branches_are_a_hard_error(sqlite_project: BotProject) -> None:
+    project = sqlite_project
+    folder = _two_branches(project, "0002")
+    _refused_everywhere(project, "0002_add_loans.py", "0002_add_shops.py", "renumber")
     assert "economy_loans" not in project.tables()
     assert "economy_shops" not in project.tables()
     assert len(project.migrations("economy")) == 3
@@ -206,17 +210,5 @@ def test_duplicate_ids_from_two_branches_are_a_hard_error(sqlite_project: BotPro
 
 def test_two_heads_are_one_clear_error_naming_both_files(sqlite_project: BotProject) -> None:
     project = sqlite_project
-    _economy(project)
-    project.ok("migrate", "-m", "start")
-    project.ok("upgrade")
-    folder = "cogs/economy/migrations"
-    project.write(f"{folder}/0002_add_loans.py", _script("0002", "0001", "economy_loans"))
-    project.write(f"{folder}/0003_add_shops.py", _script("0003", "0001", "economy_shops"))
-    for args in READING_COMMANDS:
-        run = project.nx(*args)
-        assert run.code != 0, str(run)
-        assert "0002_add_loans.py" in run.output, str(run)
-        assert "0003_add_shops.py" in run.output, str(run)
-        assert "down_revision" in run.output, str(run)
-        assert "Traceback" not in run.output, str(run)
-    assert project.version("economy") == "0001"
+    _two_branches(project, "0003")
+    _refused_everywhere(project, "0002_add_loans.py", "0003_add_shops.py", "down_revision")
