@@ -32,12 +32,17 @@ _TOKEN_GONE = {10015, 10062, 50027}
 
 
 class Responder:
-    """Edits the interaction's reply; after the token's lifetime, posts to the channel instead."""
+    """Edits the interaction's reply; after the token's lifetime, posts to the channel instead.
+
+    The channel gets one message, edited by every later update, that may ping the invoker
+    and nobody else (an ``@everyone`` in a migration message stays text).
+    """
 
     def __init__(self, interaction: Interaction, lifetime: float) -> None:
         self.interaction = interaction
         self.started = time.monotonic()
         self.lifetime = lifetime
+        self._fallback: nextcord.Message | None = None
 
     async def edit(self, reply: Rendered, *, view: nextcord.ui.View | None = None) -> None:
         reply = reply.fit()
@@ -65,10 +70,18 @@ class Responder:
         if channel is None or not hasattr(channel, "send"):
             log.warning("cannot deliver a /migrate result: no channel")
             return
-        extra: dict[str, Any] = {"embed": reply.embed} if reply.embed is not None else {}
+        mentions = nextcord.AllowedMentions(
+            everyone=False, roles=False, replied_user=False, users=[user] if user else False
+        )
+        extra: dict[str, Any] = {"allowed_mentions": mentions}
         if reply.files:  # files=[] makes nextcord send a url-encoded form, not JSON
             extra["files"] = reply.file_objects()
-        await channel.send(content=content, **extra)
+        if self._fallback is not None:  # embed=None removes an earlier update's embed
+            await self._fallback.edit(content=content, embed=reply.embed, **extra)
+            return
+        if reply.embed is not None:
+            extra["embed"] = reply.embed
+        self._fallback = await channel.send(content=content, **extra)
 
 
 class Progress:

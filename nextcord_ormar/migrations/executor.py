@@ -142,7 +142,7 @@ def apply(
             if not run.rolled_back:
                 failed_sql = isinstance(exc, sqlalchemy.exc.DBAPIError)
                 ran = statements[:-1] if failed_sql else statements
-                run.statements_run = [scrub(s) for s in ran]
+                run.statements_run = [scrub(s) for s in ran if _changes(s, app.version_table)]
             run.after = scripts.current(conn)
             conn.commit()
             emit(ProgressEvent(app.name, "app_failed", index=len(run.steps), total=len(plan)))
@@ -153,6 +153,18 @@ def apply(
         conn.commit()
         emit(ProgressEvent(app.name, "app_done", index=len(run.steps), total=len(plan)))
     return result
+
+
+#: First words of statements that change nothing (Alembic's own look at the version table).
+_READS = frozenset({"SELECT", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "PRAGMA"})
+
+
+def _changes(statement: str, version_table: str) -> bool:
+    """Whether a captured statement is the migration's own change (not Alembic's bookkeeping)."""
+    words = statement.lstrip("( \t\r\n").split(None, 1)
+    if not words or words[0].upper() in _READS:
+        return False
+    return version_table not in statement and ledger.LEDGER_TABLE not in statement
 
 
 def emitter(callback: ProgressCallback | None) -> Callable[[ProgressEvent], None]:

@@ -1,8 +1,9 @@
 """One migration at a time per database, across processes.
 
 PostgreSQL: a session advisory lock; MySQL/MariaDB: ``GET_LOCK``; SQLite: an exclusive
-``flock`` on a file beside the database (Alembic commits after every migration, so a
-SQLite write transaction could not stay open across a whole upgrade). The lock is held
+``flock`` (``msvcrt.locking`` on Windows) on a file beside the database, also for a
+``file:`` URI (Alembic commits after every migration, so a SQLite write transaction could
+not stay open across a whole upgrade). The lock is held
 on the very connection the migration runs on and released at the end, also on failure.
 """
 
@@ -10,17 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 
-from ..errors import LockTimeoutError
+from ..errors import LockTimeoutError, MigrationError
 
-__all__ = ["LockTimeoutError", "advisory_key", "lock_name", "migration_lock"]
+__all__ = ["LockTimeoutError", "advisory_key", "lock_name", "migration_lock", "sqlite_file"]
 
 _POLL = 0.1
 
@@ -103,32 +106,83 @@ def _rollback_quietly(conn: Connection) -> None:
             conn.rollback()
 
 
-@contextlib.contextmanager
-def _file_lock(
-    conn: Connection, timeout: float, on_wait: Callable[[], None] | None
-) -> Iterator[None]:
-    import fcntl
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL opens, or ``None`` when the database lives in memory.
 
-    database = conn.engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        yield  # an in-memory database belongs to this process alone
-        return
-    path = Path(database).resolve()
-    lock_path = path.with_name(path.name + ".nxo-lock")
-    handle: Any = open(lock_path, "a+")  # noqa: SIM115 - kept open while the lock is held
+    A ``file:`` URI (with ``?uri=true``) names a real file unless it says ``mode=memory``
+    or ``:memory:``; without ``uri=true`` SQLite takes ``file:...`` as a plain file name.
+    """
+    database = url.database
+    if not database or database == ":memory:":
+        return None
+    if not (database.startswith("file:") and str(url.query.get("uri", "")).lower() == "true"):
+        return Path(database).resolve()
+    target, _, params = database[len("file:") :].partition("?")
+    options = dict(urllib.parse.parse_qsl(params))
+    options.update({k: str(v) for k, v in url.query.items()})
+    target = urllib.parse.unquote(target)
+    if target.startswith("//"):  # file://host/path: only an empty host or localhost
+        target = "/" + target[2:].partition("/")[2]
+    if options.get("mode") == "memory" or target in ("", ":memory:"):
+        return None
+    return Path(target).resolve()
+
+
+class _Platform(Protocol):
+    def __call__(self, fd: int, *, take: bool) -> bool: ...
+
+
+def _platform_lock() -> _Platform:
+    """Non-blocking exclusive lock on an open file: ``flock`` (POSIX) or ``msvcrt`` (Windows)."""
     try:
+        import fcntl
+    except ImportError:
+        pass
+    else:
 
-        def try_file() -> bool:
+        def posix(fd: int, *, take: bool) -> bool:
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_EX | fcntl.LOCK_NB) if take else fcntl.LOCK_UN)
             except BlockingIOError:
                 return False
             return True
 
-        _wait(try_file, timeout, on_wait)
+        return posix
+    try:
+        import msvcrt
+    except ImportError:
+        raise MigrationError(
+            "cannot lock a SQLite database on this platform (neither fcntl nor msvcrt is "
+            "available); supported: Linux, macOS, BSD and Windows"
+        ) from None
+
+    def windows(fd: int, *, take: bool) -> bool:  # pragma: no cover - Windows only
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK if take else msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+
+    return windows
+
+
+@contextlib.contextmanager
+def _file_lock(
+    conn: Connection, timeout: float, on_wait: Callable[[], None] | None
+) -> Iterator[None]:
+    path = sqlite_file(conn.engine.url)
+    if path is None:
+        yield  # an in-memory database belongs to this process alone
+        return
+    lock = _platform_lock()
+    lock_path = path.with_name(path.name + ".nxo-lock")
+    handle: Any = open(lock_path, "a+")  # noqa: SIM115 - kept open while the lock is held
+    try:
+        _wait(lambda: lock(handle.fileno(), take=True), timeout, on_wait)
         try:
             yield
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            lock(handle.fileno(), take=False)
     finally:
         handle.close()

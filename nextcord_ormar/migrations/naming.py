@@ -37,6 +37,8 @@ def slugify(text: str, limit: int = MAX_SLUG_LENGTH) -> str:
 def clean_message(message: str | None) -> str | None:
     """The message as it goes into the script: one line, no control characters, docstring-safe.
 
+    Characters UTF-8 cannot encode (lone surrogates) become ``?``.
+
     ``None`` or a message with nothing printable gives ``None`` (a name is then derived
     from the operations). Messages longer than :data:`MAX_MESSAGE_LENGTH` are refused.
     """
@@ -50,6 +52,8 @@ def clean_message(message: str | None) -> str | None:
     text = "".join(
         " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in message
     )
+    # Lone surrogates (undecodable bytes from the command line) cannot be written to a file.
+    text = text.encode("utf-8", "replace").decode("utf-8")
     text = " ".join(text.split())
     # The message is written into a triple-quoted docstring.
     text = text.replace("\\", "/").replace('"""', "'''")

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from ..database import BotDatabase
 from ..errors import MigrationError, NextcordOrmarError, first_line
 from ..redact import scrub
+from .locking import sqlite_file
 
 __all__ = ["GIL_SWITCH_INTERVAL", "Runner"]
 
@@ -43,7 +44,7 @@ class Runner:
         if self._in_thread is not None:
             return self._in_thread
         url = self.database.sa_url
-        return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+        return url.get_backend_name() != "sqlite" or sqlite_file(url) is not None
 
     @property
     def transactional_ddl(self) -> bool:

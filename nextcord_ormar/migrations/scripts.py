@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from ..apps import OrmarApp
 from ..errors import MigrationError, UnknownRevisionError
+from .chain import check_heads, check_ids
 from .environment import ATTRIBUTE, AppEnvironment
 from .results import RevisionInfo
 
@@ -68,7 +69,11 @@ class AppScripts:
 
     @functools.cached_property
     def _directory(self) -> ScriptDirectory:
-        return ScriptDirectory.from_config(self.config())
+        check_ids(self.app.name, self.folder)  # before Alembic keeps one of two and warns
+        directory = ScriptDirectory.from_config(self.config())
+        if self.has_scripts():
+            check_heads(self.app.name, directory)
+        return directory
 
     def directory(self) -> ScriptDirectory:
         return self._directory
@@ -138,7 +143,9 @@ class AppScripts:
             return heads[0] if heads else None
         if name == "base":
             return None
-        if len(name) > 1 and name[0] in "+-" and name[1:].isdigit():
+        steps = name[1:]
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+        if len(name) > 1 and name[0] in "+-" and steps.isascii() and steps.isdigit():
             position = chain.index(current) + 1 if current in chain else 0
             moved = position + int(name)
             if moved < 0 or moved > len(chain):

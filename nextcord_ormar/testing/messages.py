@@ -264,6 +264,8 @@ class RecordedMessage:
     interaction_user: User | None = None
     webhook_id: int | None = None
     tts: bool = False
+    #: the ``allowed_mentions`` the message was sent with (``None``: Discord's default, all)
+    allowed_mentions: Json | None = None
     created_at: float = field(default_factory=time.monotonic)
     timestamp: str = field(default_factory=iso_timestamp)
     edited_at: float | None = None

@@ -141,6 +141,7 @@ class RestRoutes:
             components=list(data.get("components") or []),
             flags=int(data.get("flags") or 0),
             tts=bool(data.get("tts")),
+            allowed_mentions=data.get("allowed_mentions"),
         )
         await discord.post_message(message)
         return json_response(message.payload(discord.base_url))
