@@ -106,6 +106,13 @@ def available_lines(wanted: list[str] | None) -> list[tuple[str, str]]:
     return usable
 
 
+def pytest_workers(pytest_args: list[str]) -> list[str]:
+    """``-n auto`` unless the caller chose: most tests wait on a database or a subprocess,
+    so one worker per core roughly halves the suite's time (measured in README)."""
+    chosen = any(a == "-n" or a.startswith(("-n", "--numprocesses", "--dist")) for a in pytest_args)
+    return [] if chosen or "no:xdist" in " ".join(pytest_args) else ["-n", "auto"]
+
+
 def task_test(args: argparse.Namespace) -> int:
     lines = available_lines(args.python)
     failures = []
@@ -120,7 +127,7 @@ def task_test(args: argparse.Namespace) -> int:
                 run([py, "-m", "ruff", "format", "--check", "."])
                 run([py, "-m", "mypy", "--strict", "nextcord_ormar"])
                 run([py, *SPHINX])
-            run([py, "-m", "pytest", *args.pytest_args])
+            run([py, "-m", "pytest", *pytest_workers(args.pytest_args), *args.pytest_args])
         except subprocess.CalledProcessError as exc:
             failures.append(
                 f"Python {version}: {' '.join(map(str, exc.cmd))} exited {exc.returncode}"
