@@ -33,9 +33,10 @@ __all__ = [
     "ADOPT_MARKER",
     "AdoptPlan",
     "TableMove",
-    "adopt_all",
     "backup_of",
+    "carry_out_all",
     "plan_all",
+    "replan",
     "version_sql",
 ]
 
@@ -337,15 +338,3 @@ def carry_out_all(conn: Connection, apps: list[OrmarApp], plans: list[AdoptPlan]
     for app, plan in zip(apps, plans, strict=True):
         if plan.state == "legacy":
             carry_out(conn, app, plan)
-
-
-def adopt_all(
-    conn: Connection,
-    apps: list[OrmarApp],
-    keep_names: bool,
-    expected: Sequence[AdoptPlan] | None,
-) -> list[AdoptPlan]:
-    """Plan again and, if the plan is still the one shown (``expected``), carry it out."""
-    plans = replan(conn, apps, keep_names, expected)
-    carry_out_all(conn, apps, plans)
-    return plans
