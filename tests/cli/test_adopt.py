@@ -10,6 +10,7 @@ import importlib
 import re
 from pathlib import Path
 
+import pytest
 import sqlalchemy
 from sqlalchemy.engine import Connection, make_url
 
@@ -227,6 +228,28 @@ def test_adopt_backs_up_a_sqlite_database_first_and_restore_brings_the_03_tables
     assert project.tables() == before_tables  # the 0.3 tables, and nothing adopt added
     assert legacy_versions(project) == VERSIONS
     assert rows(project, "economy.members", "moderation.warns", "levels.levels") == EXPECTED_ROWS
+
+
+def test_adopt_on_a_server_backs_up_when_asked_and_the_dump_holds_the_03_tables(
+    project: BotProject, tmp_path: Path
+) -> None:
+    if project.backend == "sqlite":
+        pytest.skip("SQLite is backed up by default (test above)")
+    legacy03.make_legacy_bot(project)
+    plain = project.ok("adopt", "--yes", "--app", "levels")
+    assert "backup" not in plain.out, plain  # servers: only when asked
+
+    dumps = tmp_path / "dumps"
+    asked = project.ok("adopt", "--yes", "--app", "economy", "--backup", "--backup-dir", str(dumps))
+    found = BACKUP_LINE.search(asked.out)
+    assert found, asked
+    dump = project.root / found["path"]  # relative to the project, or absolute
+    assert dump.parent.resolve() == dumps.resolve(), dump
+    assert dump.suffix == ".sql", dump
+    text = dump.read_text(encoding="utf-8")
+    assert "economy.members" in text  # 0.3's table...
+    assert "alice" in text  # ...and its rows
+    assert "levels.levels" not in text  # another app's table stays out
 
 
 def test_next_revision_id_ignores_hash_ids_made_only_of_digits(tmp_path: Path) -> None:
