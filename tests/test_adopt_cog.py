@@ -99,6 +99,11 @@ async def test_adopt_asks_then_carries_the_history_over_and_upgrade_renames(
         assert "`economy.wallets` → `economy_wallets`" in asked.embeds[0]["description"]
         await scene.discord.click(scene.owner, handle, label="Confirm")
         reply = await scene.finished(handle, "Adopted from nextcord-ormar 0.3")
+        fields = {f["name"]: f["value"] for f in reply.embeds[0].get("fields", [])}
+        if db_url.startswith("sqlite"):  # backed up first by default, and the reply says where
+            assert ".adopt-economy.bak" in fields["Backup"], fields
+        else:  # a server is backed up only when asked
+            assert "Backup" not in fields, fields
         written = "0001_adopt_0_3_table_names.py"
         assert reply.file(written).data == (folder / written).read_bytes()
         assert sorted(p.name for p in folder.glob("*.py")) == [written, "9a4a0aa24e46_.py"]

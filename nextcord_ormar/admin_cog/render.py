@@ -26,6 +26,7 @@ from ..migrations import (
     StampResult,
     UpgradeResult,
 )
+from ..migrations.adopt import backup_of
 from ..migrations.questions import ConfirmAdopt, ConfirmMove, Question
 
 __all__ = ["Rendered", "clip"]
@@ -223,6 +224,7 @@ def adopted(plans: Sequence[AdoptPlan], cogs: dict[str, str]) -> Rendered:
     done = [plan for plan in plans if plan.done]
     title = "Adopted from nextcord-ormar 0.3" if done else "Nothing to adopt"
     embed = nextcord.Embed(title=title, description=_bullets(lines), colour=OK if done else INFO)
+    _backup_field(embed, backup_of(plans))
     files = [
         (plan.migration.name, plan.migration.read_bytes())
         for plan in done

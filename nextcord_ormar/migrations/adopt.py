@@ -26,9 +26,19 @@ from ..errors import MigrationError, PlanChangedError
 from . import ledger
 from .legacy import app_chain, detect, read_scripts
 from .naming import next_revision_id
+from .results import Backup
 from .scripts import AppScripts
 
-__all__ = ["ADOPT_MARKER", "AdoptPlan", "TableMove", "adopt_all", "plan_all", "version_sql"]
+__all__ = [
+    "ADOPT_MARKER",
+    "AdoptPlan",
+    "TableMove",
+    "backup_of",
+    "carry_out_all",
+    "plan_all",
+    "replan",
+    "version_sql",
+]
 
 #: A line in the migration ``adopt`` writes; a second run finds it instead of writing another.
 ADOPT_MARKER = "# written by nextcord-ormar's adopt command"
@@ -71,6 +81,8 @@ class AdoptPlan:
     migration_exists: bool = False
     paste: list[str] = field(default_factory=list)
     done: bool = False
+    #: The backup taken before the adoption (by the engine's backup policy), once done.
+    backup: Backup | None = None
 
     def key(self) -> tuple[object, ...]:
         """What must not change between showing the plan and carrying it out."""
@@ -295,25 +307,34 @@ def carry_out(conn: Connection, app: OrmarApp, plan: AdoptPlan) -> AdoptPlan:
     return plan
 
 
+def backup_of(plans: Sequence[AdoptPlan]) -> Backup | None:
+    """The backup taken before an adoption (the adopted plans share it), if any."""
+    return next((plan.backup for plan in plans if plan.backup is not None), None)
+
+
 def plan_all(conn: Connection, apps: list[OrmarApp], keep_names: bool) -> list[AdoptPlan]:
     """The adoption plan of each app (nothing changes)."""
     return [plan_adoption(conn, app, keep_names) for app in apps]
 
 
-def adopt_all(
+def replan(
     conn: Connection,
     apps: list[OrmarApp],
     keep_names: bool,
     expected: Sequence[AdoptPlan] | None,
 ) -> list[AdoptPlan]:
-    """Plan again and, if the plan is still the one shown (``expected``), carry it out."""
+    """Plan again; refuse unless the plan is still the one shown (``expected``)."""
     plans = plan_all(conn, apps, keep_names)
     if expected is not None and [p.key() for p in plans] != [p.key() for p in expected]:
         raise PlanChangedError(
             "the database or the scripts changed since the plan was shown; nothing was "
             "changed, run adopt again"
         )
-    return [
-        carry_out(conn, app, plan) if plan.state == "legacy" else plan
-        for app, plan in zip(apps, plans, strict=True)
-    ]
+    return plans
+
+
+def carry_out_all(conn: Connection, apps: list[OrmarApp], plans: list[AdoptPlan]) -> None:
+    """Carry out the plans of the apps still to adopt (``apps`` and ``plans`` pair up)."""
+    for app, plan in zip(apps, plans, strict=True):
+        if plan.state == "legacy":
+            carry_out(conn, app, plan)

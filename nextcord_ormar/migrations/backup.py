@@ -39,6 +39,7 @@ __all__ = [
     "Move",
     "label_for",
     "manual_label",
+    "plain_label",
     "planned_moves",
 ]
 
@@ -85,6 +86,11 @@ def label_for(moves: Sequence[Move]) -> str:
     if len(label) > 100:
         label = f"{parts[0][:60]}+{len(parts) - 1}-more"
     return _UNSAFE.sub("_", label) or "backup"
+
+
+def plain_label(*words: str) -> str:
+    """A label from ``words`` joined by ``-``, safe in a file name (``adopt-economy``)."""
+    return _UNSAFE.sub("_", "-".join(words))[:100] or "backup"
 
 
 class BackupMaker:
@@ -214,7 +220,8 @@ class BackupMaker:
         for app in apps:
             others = {t for a in self.every_app if a is not app for t in a.table_names}
             wanted |= app.table_names | {app.version_table}
-            wanted |= {t for t in existing if t.startswith(f"{app.name}_") and t not in others}
+            prefixes = (f"{app.name}_", f"{app.name}.")  # and 0.3's "<app>.<model>s" tables
+            wanted |= {t for t in existing if t.startswith(prefixes) and t not in others}
         return sorted(wanted & existing)
 
     # -- restoring -------------------------------------------------------------------------

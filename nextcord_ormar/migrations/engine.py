@@ -1,4 +1,5 @@
-"""The migration engine: make, upgrade, downgrade, status, history, show, stamp, sql, check.
+"""The migration engine: make, status, check, history, show, stamp and sql here; upgrade and
+downgrade in :mod:`.engine_moves`; adopt, backup and restore in :mod:`.engine_care`.
 
 Both faces, the ``nxalembic`` CLI and the ``/migrate`` cog, call these methods and render
 what they return. Each method runs Alembic synchronously over a SQLAlchemy connection
@@ -10,55 +11,40 @@ and rendering never stall the bot's event loop (see :class:`MigrationEngine`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from alembic import command
 from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
-from ..apps import OrmarApp, Registry
-from ..apps import registry as default_registry
-from ..database import BotDatabase
-from ..database import database as default_database
-from ..errors import MigrationError, NotConfirmedError, PlanChangedError, first_line
-from . import adopt as adoption
+from ..apps import OrmarApp
+from ..errors import MigrationError, first_line
 from . import ledger, legacy
-from .backup import BackupMaker, Backups, manual_label, planned_moves
-from .executor import ProgressCallback, apply, emitter, plan_app
-from .locking import migration_lock
+from .engine_care import CareMixin
+from .engine_moves import MovesMixin
+from .executor import ProgressCallback, plan_app
 from .maker import make_migration
 from .naming import clean_message
 from .preview import replay_sql
-from .questions import ConfirmAdopt, ConfirmRestore, Questioner, confirm_move
+from .questions import Questioner
 from .renames import Rename, ask_renames, renames_for
 from .results import (
     AppStatus,
-    Backup,
     CheckResult,
     MakeResult,
-    Plan,
-    ProgressEvent,
-    RestoreResult,
     RevisionInfo,
     SqlResult,
     StampResult,
-    UpgradeResult,
 )
-from .runner import Runner
 from .scripts import AppScripts
 from .status import app_status, diff_if_current
 
 __all__ = ["MigrationEngine", "ProgressCallback"]
 
-#: Said when the database moved between the question and the work (nothing is changed).
-PLAN_CHANGED = "the database changed while you were confirming; run the command again"
 
-
-class MigrationEngine:
+class MigrationEngine(MovesMixin, CareMixin):
     """Per-app Alembic operations over the bot's database.
 
     ``in_thread`` (default: on, except for in-memory SQLite) runs the Alembic work in a worker
@@ -69,53 +55,19 @@ class MigrationEngine:
     ``run_sync`` on the bot's own engine.
 
     ``backups`` (a :class:`~.backup.Backups`, or ``True``/``False``; default: a SQLite file
-    yes, a server no) says whether every write (upgrade, downgrade, stamp, restore) is
+    yes, a server no) says whether every write (upgrade, downgrade, stamp, adopt, restore) is
     preceded by a backup, and where it goes; a backup that fails stops the write.
-    """
 
-    def __init__(
-        self,
-        database: BotDatabase | None = None,
-        registry: Registry | None = None,
-        *,
-        in_thread: bool | None = None,
-        lock_timeout: float = 0.0,
-        on_lock_wait: Callable[[], None] | None = None,
-        backups: Backups | bool | None = None,
-    ) -> None:
-        self.database = database or default_database
-        self.registry = registry or default_registry
-        self.runner = Runner(self.database, in_thread)
-        #: Seconds a write waits for another process's migration to finish (0: fail at once).
-        self.lock_timeout = lock_timeout
-        #: Called (from the worker) once when a write has to wait for the lock.
-        self.on_lock_wait = on_lock_wait
-        #: Whether and where writes are backed up first (see :class:`.backup.Backups`).
-        self.backups = Backups.of(backups)
+    The methods come in facets: upgrade and downgrade in :class:`~.engine_moves.MovesMixin`,
+    adopt, backup and restore in :class:`~.engine_care.CareMixin`, what they share in
+    :class:`~.engine_core.EngineCore`.
+    """
 
     @classmethod
     def for_bot(cls, bot: Any, **options: Any) -> MigrationEngine:
         """The engine over a :class:`nextcord_ormar.Bot`'s database, registry and backups."""
         options.setdefault("backups", getattr(bot, "backups", None))
         return cls(bot.database, bot.registry, **options)
-
-    # -- plumbing -------------------------------------------------------------------------
-
-    @property
-    def in_thread(self) -> bool:
-        """Whether the work runs in a worker thread (see :mod:`.runner`)."""
-        return self.runner.in_thread
-
-    @property
-    def dialect_name(self) -> str:
-        return self.database.dialect_name
-
-    def app(self, app: str | OrmarApp) -> OrmarApp:
-        """The app for a name (or the app itself)."""
-        return app if isinstance(app, OrmarApp) else self.registry.get(app)
-
-    def scripts(self, app: str | OrmarApp) -> AppScripts:
-        return AppScripts(self.app(app), self.dialect_name)
 
     # -- make -----------------------------------------------------------------------------
 
@@ -151,158 +103,6 @@ class MigrationEngine:
             ledger.ensure(conn)  # also keeps reflection scoped (see AppEnvironment.include_name)
             conn.commit()
             return make_migration(conn, app, self.dialect_name, message, empty, renames)
-
-    # -- upgrade / downgrade ------------------------------------------------------------------
-
-    async def upgrade(
-        self,
-        apps: Sequence[str | OrmarApp] | None = None,
-        target: str = "head",
-        *,
-        on_progress: ProgressCallback | None = None,
-        questioner: Questioner | None = None,
-    ) -> UpgradeResult:
-        """Apply pending migrations of ``apps`` (default: all) in dependency order.
-
-        Stops at the first failing app; the result says which migration failed, the
-        error, and the revision every app is left at. ``on_progress`` is called on the
-        caller's event loop as each app starts and each migration is applied. With a
-        ``questioner``, a plan that destroys data is put to it first, and exactly the
-        plan it was shown runs (see :meth:`_confirmed`).
-        """
-        chosen = self._ordered(apps)
-        if target not in ("head", "heads") and len(chosen) != 1:
-            raise MigrationError("a target revision can only be given for one app")
-        confirmed = await self._confirmed(questioner, chosen, target, "up")
-        emit = emitter(on_progress)
-        return await self.runner.run(
-            lambda conn: self._move(conn, chosen, target, "up", emit, confirmed)
-        )
-
-    async def downgrade(
-        self,
-        app: str | OrmarApp,
-        target: str = "-1",
-        *,
-        on_progress: ProgressCallback | None = None,
-        questioner: Questioner | None = None,
-    ) -> UpgradeResult:
-        """Undo the app's migrations down to ``target`` (default: one step).
-
-        With a ``questioner``, the plan (what each step drops, with row counts) is put to
-        it first, and exactly that plan runs.
-        """
-        the_app = self.app(app)
-        confirmed = await self._confirmed(questioner, [the_app], target, "down")
-        emit = emitter(on_progress)
-        return await self.runner.run(
-            lambda conn: self._move(conn, [the_app], target, "down", emit, confirmed)
-        )
-
-    async def _confirmed(
-        self,
-        questioner: Questioner | None,
-        apps: list[OrmarApp],
-        target: str,
-        direction: Literal["up", "down"],
-    ) -> list[Plan] | None:
-        """The plans the questioner agreed to (``None`` without a questioner).
-
-        The question is asked on the caller's loop, before the write and outside the lock;
-        the write then runs these plans or refuses (:class:`PlanChangedError`).
-        """
-        if questioner is None:
-            return None
-        plans = await self.runner.run(lambda conn: self._plans(conn, apps, target, direction))
-        question = confirm_move(direction, plans)
-        if question is not None and not await questioner.ask(question):
-            raise NotConfirmedError("not confirmed; nothing changed")
-        return plans
-
-    def _plans(
-        self,
-        conn: Connection,
-        apps: list[OrmarApp],
-        target: str,
-        direction: Literal["up", "down"],
-    ) -> list[Plan]:
-        plans = []
-        for app in apps:
-            scripts = self.scripts(app)
-            if scripts.has_scripts():
-                current, resolved, steps = plan_app(conn, scripts, target, direction)
-                plans.append(Plan(app.name, direction, current, resolved, steps))
-        return plans
-
-    def _ordered(self, apps: Sequence[str | OrmarApp] | None) -> list[OrmarApp]:
-        if apps is None:
-            return self.registry.ordered()
-        return self.registry.ordered([self.app(a).name for a in apps])
-
-    def _check_unchanged(
-        self,
-        conn: Connection,
-        apps: list[OrmarApp],
-        target: str,
-        direction: Literal["up", "down"],
-        confirmed: list[Plan],
-    ) -> None:
-        """Under the lock: refuse unless the plans are still the ones that were confirmed."""
-        try:
-            now = self._plans(conn, apps, target, direction)
-        except MigrationError:
-            raise PlanChangedError(f"{PLAN_CHANGED} (nothing was changed)") from None
-        if [p.key for p in now] != [p.key for p in confirmed]:
-            raise PlanChangedError(f"{PLAN_CHANGED} (nothing was changed)")
-
-    def _move(
-        self,
-        conn: Connection,
-        apps: list[OrmarApp],
-        target: str,
-        direction: Literal["up", "down"],
-        emit: Callable[[ProgressEvent], None],
-        confirmed: list[Plan] | None = None,
-    ) -> UpgradeResult:
-        with self._lock(conn):
-            if direction == "up":
-                legacy.refuse(conn, apps, "upgrade")
-            if confirmed is not None:
-                self._check_unchanged(conn, apps, target, direction, confirmed)
-                conn.commit()
-            backup = None
-            if self.backups.wanted(self.database.sa_url):
-                moves = planned_moves(conn, apps, target, direction, self.dialect_name)
-                backup = self._backup_before(conn, moves)
-            ledger.ensure(conn)
-            conn.commit()
-            result = apply(
-                conn,
-                apps,
-                target,
-                direction,
-                emit,
-                dialect_name=self.dialect_name,
-                scrub=self.runner.scrub,
-                rolls_back=self.runner.transactional_ddl,
-            )
-            result.backup = backup
-            return result
-
-    def _backup_before(
-        self, conn: Connection, moves: list[tuple[OrmarApp, str | None, str | None]]
-    ) -> Backup | None:
-        """The one place a write is backed up (by the policy); raises if the backup fails."""
-        return self._backup_maker().before_write(conn, moves)
-
-    def _backup_maker(self) -> BackupMaker:
-        apps = list(self.registry.apps.values())
-        return BackupMaker(self.backups, self.database.sa_url, self.runner.scrub, apps)
-
-    @contextlib.contextmanager
-    def _lock(self, conn: Connection) -> Iterator[None]:
-        with migration_lock(conn, timeout=self.lock_timeout, on_wait=self.on_lock_wait):
-            yield
 
     # -- status / check / history / show ------------------------------------------------------
 
@@ -369,48 +169,6 @@ class MigrationEngine:
 
         return await asyncio.to_thread(run)
 
-    # -- bots coming from nextcord-ormar 0.3 (see .legacy) ----------------------------------
-
-    async def adopt(
-        self,
-        apps: Sequence[str | OrmarApp] | None = None,
-        *,
-        keep_names: bool = False,
-        dry_run: bool = False,
-        questioner: Questioner | None = None,
-    ) -> list[adoption.AdoptPlan]:
-        """Adopt the apps nextcord-ormar 0.3 left (see :mod:`.adopt`), or only plan it.
-
-        The plans of the apps to adopt are put to ``questioner`` first; the write then
-        carries out exactly those plans under the migration lock, or refuses
-        (:class:`PlanChangedError`). ``dry_run`` returns the plans and changes nothing.
-        """
-        chosen = self._ordered(apps)
-        plans = await self.runner.run(lambda conn: adoption.plan_all(conn, chosen, keep_names))
-        todo = tuple(p for p in plans if p.state == "legacy")
-        if dry_run or not todo:
-            return plans
-        if questioner is not None and not await questioner.ask(ConfirmAdopt(todo)):
-            raise NotConfirmedError("not confirmed; nothing changed")
-
-        def run(conn: Connection) -> list[adoption.AdoptPlan]:
-            with self._lock(conn):
-                return adoption.adopt_all(conn, chosen, keep_names, plans)
-
-        return await self.runner.run(run)
-
-    async def adopt_sql(self, plans: Sequence[adoption.AdoptPlan]) -> dict[str, str]:
-        """Per app to adopt: the SQL that records its revision in its own version table."""
-
-        def render() -> dict[str, str]:
-            return {
-                p.app: adoption.version_sql(self.app(p.app), p, self.dialect_name)
-                for p in plans
-                if p.state == "legacy"
-            }
-
-        return await asyncio.to_thread(render)
-
     # -- stamp / sql ------------------------------------------------------------------------
 
     async def stamp(self, app: str | OrmarApp, revision: str) -> StampResult:
@@ -431,37 +189,6 @@ class MigrationEngine:
             command.stamp(cfg, resolved or "base")
             after = scripts.current(conn)
             return StampResult(the_app.name, before, after, backup)
-
-        return await self.runner.run(run)
-
-    # -- backup / restore -------------------------------------------------------------------
-
-    async def backup(self, apps: Sequence[str | OrmarApp] | None = None) -> Backup:
-        """Back up now, whatever the policy (SQLite: the whole file; a server: ``apps``' tables);
-        raises :class:`~.dumps.BackupError` when none could be taken."""
-        chosen, maker = self._ordered(apps), self._backup_maker()
-
-        def run(conn: Connection) -> Backup:
-            with self._lock(conn):
-                label = manual_label(conn, chosen, self.dialect_name) if apps else "all"
-                return maker.take(conn, chosen, label, required=True)
-
-        return await self.runner.run(run)
-
-    async def restore(
-        self, path: str | Path, *, questioner: Questioner | None = None
-    ) -> RestoreResult:
-        """Put a backup back (SQLite: the whole database; a server: the tables it holds); by
-        the policy, what it replaces is backed up first. With a ``questioner``, asks first."""
-        file, maker, apps = Path(path), self._backup_maker(), self._ordered(None)
-        maker.check(file)
-        question = ConfirmRestore(file, self.database.url, self.dialect_name == "sqlite")
-        if questioner is not None and not await questioner.ask(question):
-            raise NotConfirmedError("not confirmed; nothing restored")
-
-        def run(conn: Connection) -> RestoreResult:
-            with self._lock(conn):
-                return maker.restore(conn, file, apps)
 
         return await self.runner.run(run)
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
 from ..migrations import Backups, MigrationEngine
-from ..migrations.questions import Questioner
 from . import output
+from .commands import EXIT_OK, CommandBase
 
 __all__ = ["BackupCommands", "backup_settings"]
 
@@ -34,22 +33,13 @@ def backup_settings(args: argparse.Namespace, bot: Any) -> Backups:
     return dataclasses.replace(settings, **changes)
 
 
-class BackupCommands:
+class BackupCommands(CommandBase):
     """The ``backup`` and ``restore`` commands of :class:`~.cli.Cli`."""
-
-    args: argparse.Namespace
-
-    def say(self, lines: Iterable[str]) -> None:
-        raise NotImplementedError
-
-    def prompt(self) -> Questioner:
-        """The terminal's questioner (``--yes``, ``[y/N]``, or a refusal)."""
-        raise NotImplementedError
 
     async def cmd_backup(self, engine: MigrationEngine) -> int:
         apps = [self.args.app] if self.args.app else None
         self.say(output.backup_lines(await engine.backup(apps)))
-        return 0
+        return EXIT_OK
 
     async def cmd_restore(self, engine: MigrationEngine) -> int:
         path = Path(self.args.file)
@@ -58,4 +48,4 @@ class BackupCommands:
         result = await engine.restore(path, questioner=self.prompt())
         self.say(output.backup_lines(result.backup))
         self.say([f"restored {output.display_path(result.path)} (with {result.tool})"])
-        return 0
+        return EXIT_OK

@@ -22,22 +22,19 @@ from typing import Any, TextIO
 from ..apps import OrmarApp
 from ..bot import DatabaseBotMixin
 from ..errors import ConfigError, NextcordOrmarError, NotConfirmedError, UsageError, first_line
-from ..migrations import AppRun, MigrationEngine
+from ..migrations import MigrationEngine
 from ..migrations.naming import clean_message
 from ..migrations.questions import Question
 from ..redact import Scrubber
 from . import output
 from .backups import BackupCommands, backup_settings
+from .commands import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .history import compared_with, renames, wants_replay
 from .parser import PROG, parser
 from .project import ProjectConfig, load_bot, read_config
+from .writes import WriteCommands
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main"]
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 #: Commands that only read the scripts and need no database connection.
 _OFFLINE_COMMANDS = {"heads", "show"}
@@ -94,7 +91,7 @@ class _Prompt:
         raise NotConfirmedError("not confirmed; nothing changed")
 
 
-class Cli(BackupCommands):
+class Cli(WriteCommands, BackupCommands):
     """One run of ``nxalembic``: the parsed arguments, the bot, and where output goes."""
 
     def __init__(self, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> None:
@@ -259,7 +256,7 @@ class Cli(BackupCommands):
     async def cmd_migrate(self, engine: MigrationEngine) -> int:
         code = EXIT_OK
         options: dict[str, Any] = {"message": self.args.message, "empty": self.args.empty}
-        options.update(renames=renames(self.args, engine.registry), questioner=_Prompt(self))
+        options.update(renames=renames(self.args, engine.registry), questioner=self.prompt())
         async with compared_with(engine, self._apps(), self.args, self.config) as maker:
             for app in self._apps():
                 try:
@@ -280,46 +277,6 @@ class Cli(BackupCommands):
         detail = first if known and first else f"{type(exc).__name__}: {first}".rstrip(": ")
         self.say([f"{app}: error: {detail}"])
         self._traceback(exc)
-
-    async def cmd_upgrade(self, engine: MigrationEngine) -> int:
-        apps = self._apps()
-        if self.args.sql:
-            for app in apps:
-                await self._print_sql(engine, app, self.args.revision, "up")
-            return EXIT_OK
-        result = await engine.upgrade(
-            apps if self.args.app else None, self.args.revision, questioner=_Prompt(self)
-        )
-        self.say(output.backup_lines(result.backup))
-        return self._print_runs(engine, result.apps, [a.name for a in apps])
-
-    async def cmd_downgrade(self, engine: MigrationEngine) -> int:
-        app = engine.app(self.args.app)
-        if self.args.sql:
-            await self._print_sql(engine, app, self.args.revision, "down")
-            return EXIT_OK
-        result = await engine.downgrade(app, self.args.revision, questioner=_Prompt(self))
-        self.say(output.backup_lines(result.backup))
-        return self._print_runs(engine, result.apps, [app.name])
-
-    async def _print_sql(
-        self, engine: MigrationEngine, app: OrmarApp, target: str, direction: str
-    ) -> None:
-        if not engine.scripts(app).has_scripts():
-            self.say([f"-- {app.name}: no migrations yet"])
-            return
-        self.say(output.sql_lines(await engine.sql(app, target, direction=direction)))
-
-    def _print_runs(self, engine: MigrationEngine, runs: list[AppRun], planned: list[str]) -> int:
-        for run in runs:
-            has_scripts = engine.scripts(run.app).has_scripts()
-            self.say(output.run_lines(run, has_scripts=has_scripts, verbose=self.verbose))
-        failed = any(run.error is not None for run in runs)
-        done = {run.app for run in runs}
-        skipped = [name for name in planned if name not in done]
-        if failed and skipped:
-            self.say([f"{name}: not attempted (an earlier app failed)" for name in skipped])
-        return EXIT_FAILURE if failed else EXIT_OK
 
     async def cmd_current(self, engine: MigrationEngine) -> int:
         for status in await engine.status(self._apps(), compare=False):
@@ -342,10 +299,6 @@ class Cli(BackupCommands):
         self.say(output.show_lines(info))
         return EXIT_OK
 
-    async def cmd_stamp(self, engine: MigrationEngine) -> int:
-        self.say(output.stamp_lines(await engine.stamp(self.args.app, self.args.revision)))
-        return EXIT_OK
-
     async def cmd_check(self, engine: MigrationEngine) -> int:
         code = EXIT_OK
         async with compared_with(engine, self._apps(), self.args, self.config) as checker:
@@ -361,22 +314,6 @@ class Cli(BackupCommands):
                 if not result.ok:
                     code = EXIT_FAILURE
         return code
-
-    async def cmd_adopt(self, engine: MigrationEngine) -> int:
-        args = self.args
-        apps = self._apps()
-        only_show = args.sql or args.dry_run
-        plans = await engine.adopt(
-            apps, keep_names=args.keep_names, dry_run=only_show, questioner=_Prompt(self)
-        )
-        for plan in plans:
-            self.say(output.adopt_lines(plan))
-        if args.sql:
-            for app, sql in (await engine.adopt_sql(plans)).items():
-                self.say([f"-- {app}", sql.rstrip()])
-        if only_show and any(plan.state == "legacy" for plan in plans):
-            self.say(["(nothing was changed)"])
-        return EXIT_OK
 
 
 def _quiet_closed_loop_in_driver_threads() -> None:

@@ -103,8 +103,8 @@ def _backup_options(group: argparse._ArgumentGroup, *, top: bool) -> None:
         "--backup",
         action=argparse.BooleanOptionalAction,
         default=default,
-        help="back up before upgrade, downgrade, stamp and restore (default: yes for a SQLite "
-        "file, no for PostgreSQL and MariaDB/MySQL, which need pg_dump or mariadb-dump)",
+        help="back up before upgrade, downgrade, stamp, adopt and restore (default: yes for a "
+        "SQLite file, no for PostgreSQL and MariaDB/MySQL, which need pg_dump or mariadb-dump)",
     )
     group.add_argument(
         "--backup-dir",

@@ -10,8 +10,9 @@ import importlib
 import re
 from pathlib import Path
 
+import pytest
 import sqlalchemy
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from nextcord_ormar import registry
 from nextcord_ormar.migrations.naming import next_revision_id
@@ -198,6 +199,57 @@ def test_adopt_keep_names_prints_the_tablenames_and_renames_nothing(project: Bot
     down = project.ok("downgrade", "economy", "-2", "--yes")
     assert re.findall(r"undid (\S+)", down.out) == ["0001", ECONOMY_2]
     assert "bank" not in project.columns("economy.members")
+
+
+BACKUP_LINE = re.compile(r"^backup: (?P<path>\S+) \(\d+(\.\d)? (bytes|MiB)\)$", re.M)
+
+
+def test_adopt_backs_up_a_sqlite_database_first_and_restore_brings_the_03_tables_back(
+    sqlite_project: BotProject,
+) -> None:
+    project = sqlite_project
+    legacy03.make_legacy_bot(project)
+    before_tables = project.tables()
+    database = Path(make_url(project.db_url).database or "")
+
+    adopted = project.ok("adopt", "--yes")
+    found = BACKUP_LINE.search(adopted.out)
+    assert found, adopted
+    assert adopted.out.index("backup: ") < adopted.out.index("economy: adopted at"), adopted
+    backup = project.root / found["path"]
+    assert backup.is_file(), adopted
+    assert backup.parent == database.parent  # beside the database, the SQLite default
+    assert backup.name.startswith(f"{database.name}.")
+    assert re.search(r"\.adopt-[a-z+-]*economy[a-z+-]*\.bak$", backup.name), backup.name
+    assert {f"alembic_version_{a}" for a in VERSIONS} <= project.tables() - before_tables
+
+    restored = project.ok("restore", str(backup), "--yes")
+    assert f"restored {found['path']}" in restored.out, restored
+    assert project.tables() == before_tables  # the 0.3 tables, and nothing adopt added
+    assert legacy_versions(project) == VERSIONS
+    assert rows(project, "economy.members", "moderation.warns", "levels.levels") == EXPECTED_ROWS
+
+
+def test_adopt_on_a_server_backs_up_when_asked_and_the_dump_holds_the_03_tables(
+    project: BotProject, tmp_path: Path
+) -> None:
+    if project.backend == "sqlite":
+        pytest.skip("SQLite is backed up by default (test above)")
+    legacy03.make_legacy_bot(project)
+    plain = project.ok("adopt", "--yes", "--app", "levels")
+    assert "backup" not in plain.out, plain  # servers: only when asked
+
+    dumps = tmp_path / "dumps"
+    asked = project.ok("adopt", "--yes", "--app", "economy", "--backup", "--backup-dir", str(dumps))
+    found = BACKUP_LINE.search(asked.out)
+    assert found, asked
+    dump = project.root / found["path"]  # relative to the project, or absolute
+    assert dump.parent.resolve() == dumps.resolve(), dump
+    assert dump.suffix == ".sql", dump
+    text = dump.read_text(encoding="utf-8")
+    assert "economy.members" in text  # 0.3's table...
+    assert "alice" in text  # ...and its rows
+    assert "levels.levels" not in text  # another app's table stays out
 
 
 def test_next_revision_id_ignores_hash_ids_made_only_of_digits(tmp_path: Path) -> None:
