@@ -236,3 +236,19 @@ async def test_a_bad_owner_ids_option_is_refused_when_the_cog_loads(
         with pytest.raises(nextcord.ext.commands.ExtensionFailed) as failed:
             bot.load_extension("nextcord_ormar.admin_cog", extras=bad)
         assert "owner_" in str(failed.value.original)
+
+
+async def test_when_discord_cannot_be_asked_nobody_is_an_owner(
+    db_url: str, cog_project: CogProject, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with team_bot(db_url, cog_project, extras=lambda p: {"owner_refresh": 0.0}) as ts:
+        shown = await ts.run("lead", "migrate show")
+        await ts.scene.finished(shown, "Migration status")
+        ts.scene.discord.application.unavailable = True
+        await refused(await ts.run("lead", "migrate show"))
+        await refused(await ts.run("dev", "migrate make", {"cog": "Economy"}))
+        await nothing_written(db_url, cog_project)
+        assert "could not read the application's owners" in caplog.text
+        ts.scene.discord.application.unavailable = False
+        made = await ts.run("dev", "migrate make", {"cog": "Economy"})
+        await ts.scene.finished(made, "Made migration")

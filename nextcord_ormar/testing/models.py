@@ -541,6 +541,8 @@ class Application:
     owner: User
     team: Team | None = None
     verify_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    #: While true, ``GET /oauth2/applications/@me`` answers 503 (Discord is having trouble).
+    unavailable: bool = False
 
     @property
     def owner_ids(self) -> set[int]:
