@@ -54,7 +54,9 @@ def owners_in(info: Mapping[str, Any]) -> frozenset[int]:
 
 
 def _ids(values: list[Any]) -> list[int]:
-    return [int(v) for v in values if isinstance(v, (str, int)) and str(v).isdigit()]
+    """Snowflakes (Discord sends them as strings); anything else is ignored."""
+    found = [v for v in values if isinstance(v, (str, int)) and not isinstance(v, bool)]
+    return [int(v) for v in found if str(v).isascii() and str(v).isdigit()]
 
 
 def is_read_only(interaction: Interaction) -> bool:
