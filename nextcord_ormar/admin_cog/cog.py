@@ -23,6 +23,7 @@ from ..migrations.replay import make_from_history
 from . import render
 from .delivery import Buttons, Progress, Responder, outcome
 from .options import CogOptions
+from .owners import OwnerRule, is_read_only
 from .render import Rendered
 from .views import Interaction
 
@@ -58,6 +59,7 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         self.bot = bot
         self.options = CogOptions(**extras)
         self.engine = MigrationEngine.for_bot(bot)
+        self.owners: OwnerRule = OwnerRule(bot, self.options.owner_refresh, self.options.owner_ids)
         self._holder: _Holder | None = None
         command = type(self).migrate
         if self.options.guild_ids:
@@ -71,7 +73,7 @@ class MigrationsCog(commands.Cog, name="Migrations"):
     ) -> bool:
         if interaction.guild is None:
             raise application_checks.ApplicationNoPrivateMessage()
-        if interaction.user is None or not await self.bot.is_owner(interaction.user):  # type: ignore[arg-type]
+        if not await self.owners.allows(interaction.user, fresh=not is_read_only(interaction)):
             raise application_checks.ApplicationNotOwner("only the bot's owner can use /migrate")
         return True
 
@@ -128,7 +130,7 @@ class MigrationsCog(commands.Cog, name="Migrations"):
     async def complete_cog(self, interaction: Interaction, cog: str) -> None:
         """Autocomplete for every ``cog`` option: the loaded cogs that own models."""
         choices: dict[str, str] = {}
-        if interaction.user is not None and await self.bot.is_owner(interaction.user):  # type: ignore[arg-type]
+        if await self.owners.allows(interaction.user, fresh=False):
             typed = (cog or "").lower()
             for name, app in sorted(self.cog_apps().items()):
                 if typed in name.lower() or typed in app.name:

@@ -19,11 +19,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ALL_PERMISSIONS",
     "DEFAULT_EVERYONE_PERMISSIONS",
+    "TEAM_ROLES",
     "Application",
     "Channel",
     "ChannelType",
     "Guild",
     "Member",
+    "MembershipState",
     "Permission",
     "PermissionsLike",
     "Role",
@@ -435,14 +437,74 @@ class Guild:
         }
 
 
+class MembershipState(IntEnum):
+    """A team member's ``membership_state``: invited (not yet accepted) or accepted."""
+
+    INVITED = 1
+    ACCEPTED = 2
+
+
+#: The roles a team member can have on Discord's developer portal.
+TEAM_ROLES = ("admin", "developer", "read_only")
+
+
 @dataclass(eq=False)
 class Team:
-    """A developer team; every member counts as an owner of the team's application."""
+    """A developer team: its owner and members, each with a role and a membership state.
+
+    Members added without a role are accepted admins. Change the team at any time, also
+    while a bot runs: the bot sees it the next time it asks for the application's info.
+    """
 
     id: int
     name: str
     owner: User
     members: list[User]
+    roles: dict[int, str] = field(default_factory=dict)
+    states: dict[int, MembershipState] = field(default_factory=dict)
+
+    def role(self, user: User) -> str:
+        """The member's role: ``"admin"``, ``"developer"`` or ``"read_only"``."""
+        self._known(user)
+        return self.roles.get(user.id, "admin")
+
+    def membership_state(self, user: User) -> MembershipState:
+        """Whether the member accepted the invitation."""
+        self._known(user)
+        return self.states.get(user.id, MembershipState.ACCEPTED)
+
+    def add_member(self, user: User, *, role: str = "admin", invited: bool = False) -> None:
+        """Add ``user`` with ``role``; ``invited=True``: invited, not yet accepted."""
+        if any(m.id == user.id for m in self.members):
+            raise ValueError(f"{user.name} is in the team already")
+        _check_role(role)
+        self.members.append(user)
+        self.roles[user.id] = role
+        self.states[user.id] = MembershipState.INVITED if invited else MembershipState.ACCEPTED
+
+    def remove_member(self, user: User) -> None:
+        """Take ``user`` off the team (the team's owner cannot leave it)."""
+        self._known(user)
+        if user.id == self.owner.id:
+            raise ValueError("the team's owner cannot be removed from the team")
+        self.members = [m for m in self.members if m.id != user.id]
+        self.roles.pop(user.id, None)
+        self.states.pop(user.id, None)
+
+    def set_role(self, user: User, role: str) -> None:
+        """Give the member another role."""
+        self._known(user)
+        _check_role(role)
+        self.roles[user.id] = role
+
+    def accept(self, user: User) -> None:
+        """The invited member accepts the invitation."""
+        self._known(user)
+        self.states[user.id] = MembershipState.ACCEPTED
+
+    def _known(self, user: User) -> None:
+        if not any(m.id == user.id for m in self.members):
+            raise ValueError(f"{user.name} is not in the team")
 
     def payload(self) -> Json:
         """The team object JSON."""
@@ -453,15 +515,20 @@ class Team:
             "owner_user_id": str(self.owner.id),
             "members": [
                 {
-                    "membership_state": 2,
+                    "membership_state": int(self.membership_state(user)),
                     "permissions": ["*"],
-                    "role": "admin",
+                    "role": self.role(user),
                     "team_id": str(self.id),
                     "user": user.payload(),
                 }
                 for user in self.members
             ],
         }
+
+
+def _check_role(role: str) -> None:
+    if role not in TEAM_ROLES:
+        raise ValueError(f"a team role is one of {', '.join(TEAM_ROLES)}, not {role!r}")
 
 
 @dataclass(eq=False)
@@ -474,10 +541,13 @@ class Application:
     owner: User
     team: Team | None = None
     verify_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    #: While true, ``GET /oauth2/applications/@me`` answers 503 (Discord is having trouble).
+    unavailable: bool = False
 
     @property
     def owner_ids(self) -> set[int]:
-        """Ids of the users nextcord treats as owners."""
+        """Ids of the users nextcord's ``is_owner`` treats as owners (every team member,
+        whatever their role or state; the admin cog applies a stricter rule)."""
         if self.team is not None:
             return {u.id for u in self.team.members}
         return {self.owner.id}

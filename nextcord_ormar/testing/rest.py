@@ -90,7 +90,10 @@ class RestRoutes:
         return json_response(self._discord.world.dm_channel(user).payload())
 
     async def _application(self, request: web.Request) -> web.Response:
-        return json_response(self._discord.world.application.payload())
+        application = self._discord.world.application
+        if application.unavailable:
+            raise DiscordAPIError(503, 0, "503: Service Unavailable")
+        return json_response(application.payload())
 
     # -- channels and messages -----------------------------------------------------------
 

@@ -410,8 +410,15 @@ class LocalDiscord(UserActions):
         self.world.set_owner(user)
 
     def set_team(self, members: Iterable[User], *, name: str = "Test Team") -> Team:
-        """Make the application team-owned; every team member is an owner."""
+        """Make the application team-owned: the first member owns the team; every member
+        starts as an accepted admin. Change members, roles and states on the returned
+        :class:`Team`, also while the bot runs."""
         return self.world.set_team(members, name=name)
+
+    @property
+    def team(self) -> Team | None:
+        """The team that owns the application, or ``None`` when a user owns it."""
+        return self.world.application.team
 
     # -- waiting -------------------------------------------------------------------------
 

@@ -142,7 +142,8 @@ class World:
         self.application.team = None
 
     def set_team(self, members: Iterable[User], *, name: str = "Test Team") -> Team:
-        """Make the application team-owned; every member of the team is an owner."""
+        """Make the application team-owned: the first member owns the team; every member
+        starts as an accepted admin (change them with :class:`Team`'s methods)."""
         people = list(members)
         if not people:
             raise ValueError("a team needs at least one member")
