@@ -6,25 +6,22 @@ and renders its results (see :mod:`.render`). It holds no migration logic of its
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import nextcord
 from nextcord.ext import application_checks, commands
 
-from ..apps import OrmarApp
 from ..bot import DatabaseBotMixin
 from ..errors import UnknownCogError
-from ..migrations import MigrationEngine, UpgradeResult
+from ..migrations import MigrationEngine
 from ..migrations.replay import make_from_history
 from . import render
-from .delivery import Buttons, Progress, Responder, outcome
+from .live import LiveApps
 from .options import CogOptions
 from .owners import OwnerRule, is_read_only
 from .render import Rendered
+from .serving import Desk, Turn, attachable, route_error
 from .views import Interaction
 
 __all__ = ["CogOptions", "MigrationsCog", "UnknownCogError"]
@@ -40,18 +37,14 @@ _GUILD_ONLY: dict[str, Any] = (
 _ADMINS_ONLY = nextcord.Permissions(administrator=True)
 
 
-@dataclass
-class _Holder:
-    what: str
-    who: str
-
-
 class MigrationsCog(commands.Cog, name="Migrations"):
     """Owner-only ``/migrate`` commands: make, show and apply the loaded cogs' migrations."""
 
     bot: commands.Bot
     options: CogOptions
     engine: MigrationEngine
+    apps: LiveApps
+    desk: Desk
 
     def __init__(self, bot: commands.Bot, **extras: Any) -> None:
         if not isinstance(bot, DatabaseBotMixin):
@@ -60,7 +53,8 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         self.options = CogOptions(**extras)
         self.engine = MigrationEngine.for_bot(bot)
         self.owners: OwnerRule = OwnerRule(bot, self.options.owner_refresh, self.options.owner_ids)
-        self._holder: _Holder | None = None
+        self.apps = LiveApps(bot, self.engine.registry)
+        self.desk = Desk(self.options, self.apps.labels)
         command = type(self).migrate
         if self.options.guild_ids:
             command.guild_ids_to_rollout = set(self.options.guild_ids)
@@ -92,91 +86,12 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         else:
             await interaction.response.send_message(text, ephemeral=True)
 
-    # -- the live registry ---------------------------------------------------------------
-
-    def cog_apps(self) -> dict[str, OrmarApp]:
-        """Loaded cogs that own models, by cog name."""
-        assert isinstance(self.bot, DatabaseBotMixin)
-        return self.bot.cog_apps()
-
-    def labels(self) -> dict[str, str]:
-        """App name → cog name, for replies."""
-        return {app.name: cog for cog, app in self.cog_apps().items()}
-
-    def find_cog(self, value: str) -> tuple[str, OrmarApp]:
-        """The loaded cog (by cog name, any case, or by app name) and its app."""
-        found = self.cog_apps()
-        wanted = value.strip()
-        for name, app in found.items():
-            if name.lower() == wanted.lower():
-                return name, app
-        for name, app in found.items():
-            if app.name == wanted:
-                return name, app
-        known = ", ".join(sorted(found)) or "none"
-        raise UnknownCogError(
-            f"no loaded cog with models is called {render.clip(wanted, 100)!r} "
-            f"(loaded cogs with models: {known})"
-        )
-
-    def loaded_apps(self) -> list[OrmarApp]:
-        """The apps of every loaded cog, with the apps they depend on, in dependency order."""
-        return self.engine.registry.with_dependencies(a.name for a in self.cog_apps().values())
-
-    def apps_for(self, cog: str | None) -> list[OrmarApp]:
-        """The named cog's app, or (without a name) every loaded one."""
-        return [self.find_cog(cog)[1]] if cog else self.loaded_apps()
+    # -- the loaded cogs -----------------------------------------------------------------
 
     async def complete_cog(self, interaction: Interaction, cog: str) -> None:
         """Autocomplete for every ``cog`` option: the loaded cogs that own models."""
-        choices: dict[str, str] = {}
-        if await self.owners.allows(interaction.user, fresh=False):
-            typed = (cog or "").lower()
-            for name, app in sorted(self.cog_apps().items()):
-                if typed in name.lower() or typed in app.name:
-                    choices[render.clip(f"{name} (app {app.name})", 100)] = name
-        await interaction.response.send_autocomplete(dict(list(choices.items())[:25]))
-
-    # -- claim → defer → run → release → report ------------------------------------------
-
-    async def _serve(
-        self,
-        interaction: Interaction,
-        work: Callable[[Responder], Awaitable[Rendered]],
-        *,
-        write: str | None = None,
-    ) -> None:
-        """Run one subcommand: writes (``write`` names them) one at a time; acknowledge at
-        once; send what ``work`` renders, or the error, by editing the reply."""
-        if write is not None:
-            if self._holder is not None:
-                reply = render.busy(self._holder.what, self._holder.who)
-                await interaction.response.send_message(reply.content, ephemeral=True)
-                return
-            user = interaction.user
-            self._holder = _Holder(write, user.mention if user is not None else "someone")
-        try:
-            await interaction.response.defer()
-            responder = Responder(interaction, self.options.token_lifetime)
-            await responder.edit(await outcome(work(responder)))
-        finally:
-            if write is not None:
-                self._holder = None
-
-    async def _move(
-        self,
-        interaction: Interaction,
-        responder: Responder,
-        title: str,
-        run: Callable[[Progress, Buttons], Awaitable[UpgradeResult]],
-    ) -> Rendered:
-        """An upgrade or downgrade: questions on buttons, progress by edits, the summary."""
-        labels = self.labels()
-        progress = Progress(responder, title, self.options.progress_interval, labels)
-        buttons = Buttons(interaction, responder, labels, self.options.confirm_timeout)
-        result = await run(progress, buttons)
-        await progress.flush()
-        return render.moved(result, labels)
+        owner = await self.owners.allows(interaction.user, fresh=False)
+        await interaction.response.send_autocomplete(self.apps.choices(cog) if owner else {})
 
     # -- /migrate ------------------------------------------------------------------------
 
@@ -212,17 +127,17 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             default=False,
         ),
     ) -> None:
-        async def work(responder: Responder) -> Rendered:
-            name, app = self.find_cog(cog)
-            buttons = Buttons(interaction, responder, self.labels(), self.options.confirm_timeout)
-            options: dict[str, Any] = {"message": message, "empty": empty, "questioner": buttons}
+        async def work(turn: Turn) -> Rendered:
+            name, app = self.apps.find(cog)
+            options: dict[str, Any] = {"message": message, "empty": empty}
+            options["questioner"] = turn.buttons()
             if from_history:
                 (result,) = await make_from_history(self.engine, [app], **options)
             else:
                 result = await self.engine.make(app, **options)
             return render.make(result, name)
 
-        await self._serve(interaction, work, write="make")
+        await self.desk.serve(interaction, work, write="make")
 
     @migrate.subcommand(
         name="upgrade", description="Apply pending migrations (all loaded cogs by default)"
@@ -242,18 +157,16 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             default=None,
         ),
     ) -> None:
-        async def work(responder: Responder) -> Rendered:
-            apps = self.apps_for(cog)
-            return await self._move(
-                interaction,
-                responder,
+        async def work(turn: Turn) -> Rendered:
+            apps = self.apps.chosen(cog)
+            return await turn.move(
                 "Upgrading…",
                 lambda progress, buttons: self.engine.upgrade(
                     apps, target or "head", on_progress=progress.on_event, questioner=buttons
                 ),
             )
 
-        await self._serve(interaction, work, write="upgrade")
+        await self.desk.serve(interaction, work, write="upgrade")
 
     @migrate.subcommand(name="downgrade", description="Undo a cog's migrations, after you confirm")
     async def downgrade(
@@ -266,18 +179,16 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             default=None,
         ),
     ) -> None:
-        async def work(responder: Responder) -> Rendered:
-            app = self.find_cog(cog)[1]
-            return await self._move(
-                interaction,
-                responder,
+        async def work(turn: Turn) -> Rendered:
+            app = self.apps.find(cog)[1]
+            return await turn.move(
                 "Downgrading…",
                 lambda progress, buttons: self.engine.downgrade(
                     app, target or "-1", on_progress=progress.on_event, questioner=buttons
                 ),
             )
 
-        await self._serve(interaction, work, write="downgrade")
+        await self.desk.serve(interaction, work, write="downgrade")
 
     @migrate.subcommand(name="show", description="Where each cog's migrations stand")
     async def show(
@@ -290,10 +201,10 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             autocomplete=True,
         ),
     ) -> None:
-        async def work(responder: Responder) -> Rendered:
-            return render.status(await self.engine.status(self.apps_for(cog)), self.labels())
+        async def work(turn: Turn) -> Rendered:
+            return render.status(await self.engine.status(self.apps.chosen(cog)), turn.labels)
 
-        await self._serve(interaction, work)
+        await self.desk.serve(interaction, work)
 
     @migrate.subcommand(name="history", description="A cog's migrations, applied or not")
     async def history(
@@ -301,11 +212,11 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         interaction: Interaction,
         cog: str = nextcord.SlashOption(description="The cog", autocomplete=True),
     ) -> None:
-        async def work(responder: Responder) -> Rendered:
-            name, app = self.find_cog(cog)
+        async def work(turn: Turn) -> Rendered:
+            name, app = self.apps.find(cog)
             return render.history(await self.engine.history(app), name, app.name)
 
-        await self._serve(interaction, work)
+        await self.desk.serve(interaction, work)
 
     @migrate.subcommand(name="sql", description="The SQL an upgrade would run (nothing is applied)")
     async def sql(
@@ -316,18 +227,18 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             description="Revision to upgrade to (default: head)", required=False, default=None
         ),
     ) -> None:
-        async def work(responder: Responder) -> Rendered:
-            name, app = self.find_cog(cog)
+        async def work(turn: Turn) -> Rendered:
+            name, app = self.apps.find(cog)
             return render.sql(await self.engine.sql(app, target or "head"), name)
 
-        await self._serve(interaction, work)
+        await self.desk.serve(interaction, work)
 
     @migrate.subcommand(name="check", description="Cogs whose models differ from the database")
     async def check(self, interaction: Interaction) -> None:
-        async def work(responder: Responder) -> Rendered:
-            return render.check(await self.engine.check(self.loaded_apps()), self.labels())
+        async def work(turn: Turn) -> Rendered:
+            return render.check(await self.engine.check(self.apps.loaded()), turn.labels)
 
-        await self._serve(interaction, work)
+        await self.desk.serve(interaction, work)
 
     @migrate.subcommand(name="stamp", description="Mark a revision as applied without running it")
     async def stamp(
@@ -336,11 +247,11 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         cog: str = nextcord.SlashOption(description="The cog", autocomplete=True),
         revision: str = nextcord.SlashOption(description="Revision id, head or base"),
     ) -> None:
-        async def work(responder: Responder) -> Rendered:
-            name, app = self.find_cog(cog)
+        async def work(turn: Turn) -> Rendered:
+            name, app = self.apps.find(cog)
             return render.stamped(await self.engine.stamp(app, revision), name)
 
-        await self._serve(interaction, work, write="stamp")
+        await self.desk.serve(interaction, work, write="stamp")
 
     @migrate.subcommand(
         name="adopt", description="Carry over a cog's nextcord-ormar 0.3 history, after you confirm"
@@ -355,14 +266,12 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             default=False,
         ),
     ) -> None:
-        async def work(responder: Responder) -> Rendered:
-            app = self.find_cog(cog)[1]
-            labels = self.labels()
-            buttons = Buttons(interaction, responder, labels, self.options.confirm_timeout)
-            plans = await self.engine.adopt([app], keep_names=keep_names, questioner=buttons)
-            return render.adopted(plans, labels)
+        async def work(turn: Turn) -> Rendered:
+            app = self.apps.find(cog)[1]
+            plans = await self.engine.adopt([app], keep_names=keep_names, questioner=turn.buttons())
+            return render.adopted(plans, turn.labels)
 
-        await self._serve(interaction, work, write="adopt")
+        await self.desk.serve(interaction, work, write="adopt")
 
     @migrate.subcommand(name="backup", description="Back up the database now and attach it")
     async def backup(
@@ -375,25 +284,17 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             autocomplete=True,
         ),
     ) -> None:
-        async def work(responder: Responder) -> Rendered:
-            apps = [self.find_cog(cog)[1]] if cog else None
+        async def work(turn: Turn) -> Rendered:
+            apps = [self.apps.find(cog)[1]] if cog else None
             made = await self.engine.backup(apps)
-            path = made.path
-            fits = path is not None and path.stat().st_size <= render.ATTACHMENT_LIMIT
-            data = await asyncio.to_thread(path.read_bytes) if fits and path else None
-            return render.backup_made(made, data)
+            return render.backup_made(made, await attachable(made.path))
 
-        await self._serve(interaction, work, write="backup")
+        await self.desk.serve(interaction, work, write="backup")
 
     for _command in (make, upgrade, downgrade, show, history, sql, stamp, adopt, backup):
         _command.on_autocomplete("cog")(complete_cog)
 
-    async def _route_error(*args: Any) -> None:
-        """nextcord 2.6 has no cog-wide handler; it calls ``(cog, interaction, error)``."""
-        cog, interaction, error = args[-3], args[-2], args[-1]
-        await cog.cog_application_command_error(interaction, error)
-
     if not hasattr(nextcord.ClientCog, "cog_application_command_error"):
         for _command in (make, upgrade, downgrade, show, history, sql, check, stamp, adopt, backup):
-            _command.error(_route_error)
+            _command.error(route_error)
     del _command
