@@ -242,7 +242,7 @@ class MigrationsCog(commands.Cog, name="Migrations"):
     ) -> None:
         async def work(responder: Responder) -> Rendered:
             apps = self.apps_for(cog)
-            return await self._move(
+            rendered = await self._move(
                 interaction,
                 responder,
                 "Upgrading…",
@@ -250,6 +250,9 @@ class MigrationsCog(commands.Cog, name="Migrations"):
                     apps, target or "head", on_progress=progress.on_event, questioner=buttons
                 ),
             )
+            if released := await self.bot.release_migrated_cogs():  # type: ignore[attr-defined]
+                rendered.content = "Released (held back at start-up): " + ", ".join(released)
+            return rendered
 
         await self._serve(interaction, work, write="upgrade")
 
