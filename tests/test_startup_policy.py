@@ -197,7 +197,7 @@ async def test_check_holds_a_cog_behind_its_scripts_until_migrate_upgrade(
 
         upgrade = await scene.run(scene.owner, "migrate upgrade")
         reply = await scene.finished(upgrade, "Upgrade done")
-        assert reply.content == "Released (held back at start-up): Economy"
+        assert reply.content == "Released the held cogs: Economy"
         assert scene.bot.held_cogs == {}
         assert await reply_text(scene, "balance") == ("balance 5", False)  # no restart
         after = await heard(scene, "hello after")

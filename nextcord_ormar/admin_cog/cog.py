@@ -251,7 +251,7 @@ class MigrationsCog(commands.Cog, name="Migrations"):
                 ),
             )
             if released := await self.bot.release_migrated_cogs():  # type: ignore[attr-defined]
-                rendered.content = "Released (held back at start-up): " + ", ".join(released)
+                rendered.content = "Released the held cogs: " + ", ".join(released)
             return rendered
 
         await self._serve(interaction, work, write="upgrade")
