@@ -244,9 +244,15 @@ async def _session(workdir: Path) -> None:
             admin_guild_ids=[guild.id],
             admin_options={"progress_interval": 0.2},
             guild_ready_timeout=0.05,
+            migrations="check",  # hold back cogs whose database is not migrated yet
         )
         async with discord.run_bot(bot):
             out.say(f"  bot ready with cogs: {', '.join(sorted(bot.cogs))}")
+            held = ", ".join(sorted(bot.held_cogs))
+            out.say(f'  start-up policy migrations="check" held back: {held}')
+            _check(held == "Economy, Moderation", f"expected both cogs held, got {held!r}")
+            dm = await discord.wait_for_message(discord.dm_channel(owner))
+            out.reply(dm, label="bot → @owner (DM)")
 
             async def run(
                 user: Any,
@@ -292,6 +298,8 @@ async def _first_migrations(out: Transcript, run: Run, owner: Any, workdir: Path
         value = next((v for k, v in fields.items() if k.startswith(cog)), "")
         _check("models differ" in value, f"/migrate show: {cog} should differ, got {value!r}")
     out.ok("both cogs have models the database does not have yet")
+    await run(owner, "balance", {}, "being updated")
+    out.ok("a held cog's commands answer a maintenance message, only to the one who asked")
 
     out.section("2. Make the first migration of each cog, from Discord")
     folders = {
@@ -314,6 +322,9 @@ async def _first_migrations(out: Transcript, run: Run, owner: Any, workdir: Path
     moderation = summary.find("Moderation: base → 0001")
     _check(0 <= economy < moderation, f"/migrate upgrade: unexpected summary {summary!r}")
     out.ok("economy_members and moderation_warns exist; economy was migrated first")
+    released = "Released the held cogs: Economy, Moderation"
+    _check(released in reply.text, f"/migrate upgrade should release both cogs: {reply.text!r}")
+    out.ok("both cogs released without a restart")
 
 
 async def _use_the_tables(out: Transcript, run: Run, owner: Any, bob: Any) -> None:

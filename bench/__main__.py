@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .common import BACKENDS, REPO, Json, Sizes, run_child
 
-FIGURES = ("loop_health", "ack_time", "scaling", "cli_startup", "overhead", "backup")
+FIGURES = ("loop_health", "ack_time", "scaling", "cli_startup", "overhead", "backup", "startup")
 TARGETS = {
     "loop_health": ("largest event-loop lag (ours)", "<= 50 ms", 50.0),
     "ack_time": ("ack p99 (idle and busy)", "<= 100 ms", 100.0),
@@ -24,6 +24,7 @@ TARGETS = {
     "cli_startup": ("nxalembic/alembic current", "<= 1.3x", 1.3),
     "overhead": ("engine/plain Alembic make+upgrade", "<= 1.15x", 1.15),
     "backup": ("SQLite backup of the database", "<= 5 s", 5.0),
+    "startup": ("start to ready, migrations check/off", "<= 1.2x or +0.5 s", 1.2),
 }
 
 
@@ -64,6 +65,11 @@ def overhead(sizes: Sizes, common: list[str], tmp: Path) -> Json:
 def backup(sizes: Sizes, common: list[str], tmp: Path) -> Json:
     result = run_child("backup", common, tmp / "backup.json")
     return {"value": result["backup_s"], "unit": "s", **result}
+
+
+def startup(sizes: Sizes, common: list[str], tmp: Path) -> Json:
+    result = run_child("startup", common, tmp / "startup.json")
+    return {"value": result["ratio"], "unit": "x", **result}
 
 
 def details(name: str, figure: Json) -> str:
@@ -111,6 +117,12 @@ def details(name: str, figure: Json) -> str:
             f"with the backup, {figure['upgrade_without_backup_s']}s without; the backup is "
             f"{figure['backup_share']:.0%} of the upgrade"
         )
+    if name == "startup":
+        return (
+            f"{figure['cogs']} cogs x {figure['tables'] // figure['cogs']} tables, all "
+            f"migrated: ready in {figure['off_s']}s (off), {figure['check_s']}s (check), "
+            f"{figure['added_s']}s added (median of {figure['runs']})"
+        )
     if name == "cli_startup":
         return (
             f"nxalembic current {figure['nxalembic_current_s']}s, alembic current "
@@ -140,7 +152,7 @@ def table(results: Json) -> str:
                 name,
                 f"{label}: {measured}",
                 target,
-                "yes" if value <= limit else "NO",
+                "yes" if figure.get("met", value <= limit) else "NO",
                 details(name, figure),
             )
         )
@@ -175,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "cli_startup": lambda tmp: cli_startup(sizes, common, tmp),
         "overhead": lambda tmp: overhead(sizes, common, tmp),
         "backup": lambda tmp: backup(sizes, common, tmp),
+        "startup": lambda tmp: startup(sizes, common, tmp),
     }
     results: Json = {}
     began = time.perf_counter()

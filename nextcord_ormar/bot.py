@@ -13,6 +13,7 @@ from .apps import OrmarApp, Registry, registry
 from .database import BotDatabase, database
 from .errors import DatabaseConnectError, first_line
 from .redact import mask_url, scrub
+from .startup import StartupGate, resolve_policy
 
 if TYPE_CHECKING:  # the engine (and Alembic) is imported only when migrations run
     from .migrations.backup import Backups
@@ -45,6 +46,15 @@ class DatabaseBotMixin:
     ``backups`` (``True``/``False``, or a :class:`~nextcord_ormar.migrations.Backups`) is
     the backup policy of every migration engine made for this bot (``/migrate``): by
     default a SQLite file is backed up before each write and a server database is not.
+
+    ``migrations`` is the start-up policy (see :mod:`nextcord_ormar.startup`): ``"off"``
+    (default), ``"check"`` (hold back cogs whose database is behind their migrations or
+    whose models differ) or ``"apply"`` (apply pending migrations first). When not given it
+    is read from ``$NXO_MIGRATIONS``, then from ``migrations`` in ``nxalembic.ini``.
+    ``migrations_allow_destructive`` lets ``apply`` run a migration that drops data;
+    ``migrations_message`` is what a held cog's commands answer; ``close()`` waits up to
+    ``migrations_close_timeout`` seconds for a running start-up migration, which waits up to
+    ``migrations_lock_timeout`` seconds for another process's migration.
     """
 
     def __init__(
@@ -54,9 +64,23 @@ class DatabaseBotMixin:
         database_options: dict[str, Any] | None = None,
         freeze_gc: bool = True,
         backups: Backups | bool | None = None,
+        migrations: str | None = None,
+        migrations_allow_destructive: bool = False,
+        migrations_message: str | None = None,
+        migrations_close_timeout: float = 60.0,
+        migrations_lock_timeout: float = 300.0,
         **kwargs: Any,
     ) -> None:
+        policy = resolve_policy(migrations)
         super().__init__(*args, **kwargs)
+        self._startup = StartupGate(
+            self,
+            policy,
+            allow_destructive=migrations_allow_destructive,
+            message=migrations_message,
+            close_timeout=migrations_close_timeout,
+            lock_timeout=migrations_lock_timeout,
+        )
         self._freeze_gc = freeze_gc
         #: The backup policy engines made for this bot use (see ``MigrationEngine(backups=)``).
         self.backups = backups
@@ -124,11 +148,52 @@ class DatabaseBotMixin:
                 found[name] = app
         return found
 
+    # -- the start-up policy (see nextcord_ormar.startup) ----------------------------------
+
+    @property
+    def migrations(self) -> str:
+        """The start-up policy: ``"off"``, ``"check"`` or ``"apply"``."""
+        return self._startup.policy
+
+    @property
+    def held_cogs(self) -> dict[str, str]:
+        """The cogs held back by the start-up policy: ``{cog name: why}``."""
+        return {name: held.reason for name, held in self._startup.held.items()}
+
+    async def release_migrated_cogs(self) -> list[str]:
+        """Re-check the held cogs; release (and return the names of) those now migrated."""
+        return await self._startup.recheck()
+
+    def add_cog(self, cog: Any, **kwargs: Any) -> None:
+        """Add a cog; after start-up (policy on) it is held until its app is checked."""
+        super().add_cog(cog, **kwargs)  # type: ignore[misc]
+        self._startup.cog_added(cog)
+
+    def remove_cog(self, name: str) -> Any:
+        removed = super().remove_cog(name)  # type: ignore[misc]
+        self._startup.forget(name)
+        return removed
+
+    async def process_application_commands(self, interaction: Any) -> None:
+        """A held cog's commands get the maintenance reply; the rest run as usual."""
+        if not await self._startup.intercept(interaction):
+            await super().process_application_commands(interaction)  # type: ignore[misc]
+
+    async def invoke(self, ctx: Any) -> None:
+        """Prefix commands of a held cog get the maintenance reply too."""
+        if ctx.command is not None and self._startup.held_for(ctx.cog) is not None:
+            await ctx.send(self._startup.message)
+            return
+        await super().invoke(ctx)  # type: ignore[misc]
+
     # -- lifecycle ----------------------------------------------------------------------
 
     async def login(self, token: str) -> None:
         """Connect the database, then log in to Discord."""
         await self.connect_database()
+        await self._startup.start()  # the start-up policy, before anything reaches Discord
+        if self._startup.closing:  # close() came while it ran
+            return
         if self._freeze_gc:
             # Everything imported so far (nextcord, ormar, SQLAlchemy, Alembic, the cogs) lives
             # as long as the bot. Moving it out of the collector's reach keeps a full
@@ -137,9 +202,16 @@ class DatabaseBotMixin:
             gc.collect()
             gc.freeze()
         await super().login(token)  # type: ignore[misc]
+        self._startup.after_login()
+
+    async def connect(self, *args: Any, **kwargs: Any) -> None:
+        """Connect to the gateway, unless ``close()`` came during the start-up migration."""
+        if not self._startup.closing:
+            await super().connect(*args, **kwargs)  # type: ignore[misc]
 
     async def close(self) -> None:
         """Close the Discord side (unloading cogs), then disconnect the database last."""
+        await self._startup.wait_idle()
         try:
             await super().close()  # type: ignore[misc]
         finally:

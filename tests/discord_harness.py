@@ -67,6 +67,7 @@ async def running_bot(
     extras: dict[str, Any] | None = None,
     heartbeat_interval: float = 0.5,
     team: bool = False,
+    bot_options: dict[str, Any] | None = None,
 ) -> AsyncIterator[Scene]:
     async with LocalDiscord(heartbeat_interval=heartbeat_interval) as discord:
         owner = discord.create_user("owner")
@@ -84,6 +85,7 @@ async def running_bot(
             database_url=db_url,
             intents=nextcord.Intents.default(),
             guild_ready_timeout=0.05,
+            **(bot_options or {}),
         )
         for ext in extensions:
             bot.load_extension(ext)

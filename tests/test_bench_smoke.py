@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = {"loop_health", "ack_time", "scaling", "cli_startup", "overhead", "backup"}
+FIGURES = {"loop_health", "ack_time", "scaling", "cli_startup", "overhead", "backup", "startup"}
 
 
 def test_smoke_bench_writes_every_figure(tmp_path: Path) -> None:

@@ -159,12 +159,15 @@ class MigrationsCog(commands.Cog, name="Migrations"):
     ) -> None:
         async def work(turn: Turn) -> Rendered:
             apps = self.apps.chosen(cog)
-            return await turn.move(
+            rendered = await turn.move(
                 "Upgrading…",
                 lambda progress, buttons: self.engine.upgrade(
                     apps, target or "head", on_progress=progress.on_event, questioner=buttons
                 ),
             )
+            if released := await self.bot.release_migrated_cogs():  # type: ignore[attr-defined]
+                rendered.content = "Released the held cogs: " + ", ".join(released)
+            return rendered
 
         await self.desk.serve(interaction, work, write="upgrade")
 

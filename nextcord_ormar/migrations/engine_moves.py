@@ -37,6 +37,7 @@ class MovesMixin(EngineCore):
         *,
         on_progress: ProgressCallback | None = None,
         questioner: Questioner | None = None,
+        refuse_losses: bool = False,
     ) -> UpgradeResult:
         """Apply pending migrations of ``apps`` (default: all) in dependency order.
 
@@ -44,7 +45,9 @@ class MovesMixin(EngineCore):
         error, and the revision every app is left at. ``on_progress`` is called on the
         caller's event loop as each app starts and each migration is applied. With a
         ``questioner``, a plan that destroys data is put to it first, and exactly the
-        plan it was shown runs (see :meth:`_confirmed`).
+        plan it was shown runs (see :meth:`_confirmed`). With ``refuse_losses`` (the bot's
+        unattended start-up upgrade), a plan the questioner would be asked about is refused
+        under the lock instead (:class:`~..errors.NotConfirmedError`; nothing changes).
         """
         chosen = self._ordered(apps)
         if target not in ("head", "heads") and len(chosen) != 1:
@@ -52,7 +55,7 @@ class MovesMixin(EngineCore):
         confirmed = await self._confirmed(questioner, chosen, target, "up")
         emit = emitter(on_progress)
         return await self.runner.run(
-            lambda conn: self._move(conn, chosen, target, "up", emit, confirmed)
+            lambda conn: self._move(conn, chosen, target, "up", emit, confirmed, refuse_losses)
         )
 
     async def downgrade(
@@ -134,10 +137,17 @@ class MovesMixin(EngineCore):
         direction: Literal["up", "down"],
         emit: Callable[[ProgressEvent], None],
         confirmed: list[Plan] | None = None,
+        refuse_losses: bool = False,
     ) -> UpgradeResult:
         with self._lock(conn):
             if direction == "up":
                 legacy.refuse(conn, apps, "upgrade")
+            if refuse_losses:  # decided under the lock: exactly what would run now
+                question = confirm_move(direction, self._plans(conn, apps, target, direction))
+                if question is not None:
+                    raise NotConfirmedError(
+                        f"not applied without a confirmation: {question.summary()}"
+                    )
             if confirmed is not None:
                 self._check_unchanged(conn, apps, target, direction, confirmed)
                 conn.commit()

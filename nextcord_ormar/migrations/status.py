@@ -42,7 +42,7 @@ def app_status(conn: Connection, app: OrmarApp, dialect_name: str, compare: bool
     differs: bool | None = None
     changes = []
     if compare:
-        upgrade_ops = model_diff(conn, app, dialect_name)
+        upgrade_ops = model_diff(conn, app, dialect_name, scripts)
         changes = describe_operations(upgrade_ops)
         differs = bool(changes)
     return AppStatus(
@@ -58,9 +58,12 @@ def app_status(conn: Connection, app: OrmarApp, dialect_name: str, compare: bool
     )
 
 
-def model_diff(conn: Connection, app: OrmarApp, dialect_name: str) -> ops.UpgradeOps:
-    """Alembic's comparison of the app's models with the database."""
-    scripts = AppScripts(app, dialect_name)
+def model_diff(
+    conn: Connection, app: OrmarApp, dialect_name: str, scripts: AppScripts | None = None
+) -> ops.UpgradeOps:
+    """Alembic's comparison of the app's models with the database (``scripts``: the app's,
+    when the caller has them loaded already)."""
+    scripts = scripts or AppScripts(app, dialect_name)
     removed = removed_tables(scripts)
     options = scripts.config(removed_tables=removed).attributes[ATTRIBUTE].options()
     context = MigrationContext.configure(connection=conn, opts=options)
