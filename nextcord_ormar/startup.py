@@ -8,7 +8,9 @@ is released, and the owner is told once. ``apply`` first applies the pending mig
 under the engine's migration lock (one process applies, the others wait and find nothing to
 do), refusing a migration that drops data unless ``allow_destructive``. A cog loaded later
 is checked (and, with ``apply``, upgraded) when it is added; a successful ``/migrate
-upgrade`` releases the held cogs whose apps are now current.
+upgrade`` releases the held cogs whose apps are now current, and ``/migrate downgrade`` or
+``stamp`` re-checks every cog (holding those left behind). A cog released after the bot
+became ready gets the ``on_ready`` it missed, once.
 
 Every decision ("behind", "differs", "drops data") is the engine's; this module holds the
 cogs back, lets them go, and tells the owner.
