@@ -4,11 +4,20 @@ held cog missed, commands nextcord finds only by signature, and the writes of ``
 
 from __future__ import annotations
 
+import nextcord
+
 from nextcord_ormar import Bot
 from nextcord_ormar.migrations import MigrationEngine
 from nextcord_ormar.startup import DEFAULT_MESSAGE
+from nextcord_ormar.testing import LocalDiscord
 from tests.conftest import CogProject
-from tests.discord_harness import Scene, columns, running_bot, table_names
+from tests.discord_harness import (
+    Scene,
+    columns,
+    record_everything_sent,
+    running_bot,
+    table_names,
+)
 from tests.test_startup_policy import (
     DROPPING,
     ECHO,
@@ -120,6 +129,39 @@ async def test_a_command_known_only_by_signature_gets_the_maintenance_reply(
         # released: nextcord's own lazy loading runs the command under its new id
         assert await deposit(scene, 3) == ("balance 3", False)
         assert scene.bot.get_application_command(int(new["id"])) is not None
+
+
+async def test_a_guild_command_known_only_by_signature_gets_the_maintenance_reply(
+    db_url: str, cog_project: CogProject
+) -> None:
+    write_project(cog_project)
+    await make_first_migration(db_url, cog_project)
+    async with LocalDiscord(heartbeat_interval=0.5) as discord:
+        owner, stranger = discord.create_user("owner"), discord.create_user("stranger")
+        guild = discord.create_guild("HQ", owner=owner, channels=["general"])
+        guild.add_member(stranger)
+        discord.set_owner(owner)
+        bot = Bot(
+            database_url=db_url,
+            intents=nextcord.Intents.default(),
+            guild_ready_timeout=0.05,
+            default_guild_ids=[guild.id],  # the cog's commands are the guild's
+            migrations="check",
+        )
+        bot.load_extension("cogs.economy")
+        async with discord.run_bot(bot):
+            assert "Economy" in bot.held_cogs
+            old = discord.commands.get("deposit", guild=guild)
+            discord.commands.delete(int(old["id"]), guild.id)
+            payload = {key: old[key] for key in ("name", "description", "options", "type")}
+            new, _ = discord.commands.upsert(payload, guild.id)
+            assert bot.get_application_command(int(new["id"])) is None
+            channel = guild.channel("general")
+            handle = await discord.slash(stranger, channel, "deposit", {"amount": 3})
+            reply = await handle.wait_done()
+            assert (reply.content, handle.ephemeral) == (DEFAULT_MESSAGE, True)
+        record_everything_sent(discord)
+    assert "economy_wallets" not in await table_names(db_url)
 
 
 async def deposit(scene: Scene, amount: int) -> tuple[str, bool]:
