@@ -2,8 +2,8 @@
 
 A held cog's slash, user and message commands get the maintenance reply (autocomplete gets
 no choices). The command is found as nextcord finds it: by its id, or, when the id is not
-associated yet (nextcord's lazy loading: another deployment registered the command, or
-the bot skipped association), by its signature, the guild's command first, then the
+associated yet (nextcord's lazy loading, e.g. after another deployment of the bot
+registered the command again), by its signature: the guild's command first, then the
 global one.
 """
 

@@ -186,10 +186,8 @@ class MovesMixin(EngineCore):
         first = next((i for i, step in enumerate(steps) if step.destructive), 0)
         if direction != "up" or len(plans) != 1 or first == 0:
             raise NotConfirmedError(f"not applied without a confirmation: {question.summary()}")
-        plan = plans[0]
-        rest = Plan(plan.app, direction, steps[first - 1].revision, plan.target, steps[first:])
+        plan, stop = plans[0], steps[first - 1].revision
+        rest = Plan(plan.app, direction, stop, plan.target, steps[first:])
         left = confirm_move(direction, [rest])  # a question: its first step destroys data
         summary = left.summary() if left is not None else "it destroys data"
-        return rest.current or target, (
-            f"{steps[first].revision} not applied without a confirmation: {summary}"
-        )
+        return stop, f"{steps[first].revision} not applied without a confirmation: {summary}"
