@@ -162,7 +162,12 @@ class DatabaseBotMixin:
 
     async def release_migrated_cogs(self) -> list[str]:
         """Re-check the held cogs; release (and return the names of) those now migrated."""
-        return await self._startup.recheck()
+        return (await self._startup.recheck())[0]
+
+    async def recheck_cogs(self) -> tuple[list[str], list[str]]:
+        """Re-check every loaded cog with an app (after a downgrade or a stamp): release the
+        held ones now current, hold those now behind; ``(released, newly held)``."""
+        return await self._startup.recheck(everything=True)
 
     def add_cog(self, cog: Any, **kwargs: Any) -> None:
         """Add a cog; after start-up (policy on) it is held until its app is checked."""
@@ -173,6 +178,10 @@ class DatabaseBotMixin:
         removed = super().remove_cog(name)  # type: ignore[misc]
         self._startup.forget(name)
         return removed
+
+    def dispatch(self, event_name: str, *args: Any, **kwargs: Any) -> None:
+        self._startup.dispatched(event_name)  # a held cog's missed on_ready runs on release
+        super().dispatch(event_name, *args, **kwargs)  # type: ignore[misc]
 
     async def process_application_commands(self, interaction: Any) -> None:
         """A held cog's commands get the maintenance reply; the rest run as usual."""

@@ -8,7 +8,9 @@ is released, and the owner is told once. ``apply`` first applies the pending mig
 under the engine's migration lock (one process applies, the others wait and find nothing to
 do), refusing a migration that drops data unless ``allow_destructive``. A cog loaded later
 is checked (and, with ``apply``, upgraded) when it is added; a successful ``/migrate
-upgrade`` releases the held cogs whose apps are now current.
+upgrade`` releases the held cogs whose apps are now current, and ``/migrate downgrade`` or
+``stamp`` re-checks every cog (holding those left behind). A cog released after the bot
+became ready gets the ``on_ready`` it missed, once.
 
 Every decision ("behind", "differs", "drops data") is the engine's; this module holds the
 cogs back, lets them go, and tells the owner.
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ConfigError, NextcordOrmarError, NotConfirmedError, first_line
+from .held_commands import answer_if_held
 
 if TYPE_CHECKING:
     from .apps import OrmarApp
@@ -86,11 +89,13 @@ def _valid(value: str, where: str) -> Policy:
 
 @dataclass
 class Held:
-    """A cog held back: why, and the listeners taken off the bot until it is released."""
+    """A cog held back: why, the listeners taken off the bot until it is released, and
+    whether the bot became ready meanwhile (its ``on_ready`` is then delivered on release)."""
 
     cog: Any
     reason: str
     listeners: list[tuple[str, Any]]
+    missed_ready: bool = False
 
 
 def _plural(count: int, noun: str) -> str:
@@ -138,6 +143,7 @@ class StartupGate:
         self._serial = asyncio.Lock()
         self._work: set[asyncio.Task[Any]] = set()
         self._notes: set[asyncio.Task[Any]] = set()
+        self._late: set[asyncio.Task[Any]] = set()
 
     @property
     def on(self) -> bool:
@@ -160,14 +166,37 @@ class StartupGate:
         self.held[name] = Held(cog, reason, listeners)
 
     def release(self, name: str) -> bool:
-        """Put a held cog's listeners back; ``False`` when it was not held."""
+        """Put a held cog's listeners back; ``False`` when it was not held.
+
+        If the bot became ready while the cog was held (and still is), the cog's own
+        ``on_ready`` listeners, which missed that event, are run now, once."""
         held = self.held.pop(name, None)
         if held is None:
             return False
         if self.bot.cogs.get(name) is held.cog:
             for event, function in held.listeners:
                 self.bot.add_listener(function, event)
+            if held.missed_ready and self.bot.is_ready():
+                for event, function in held.listeners:
+                    if event == "on_ready":
+                        self._spawn(self._late_ready(name, function), self._late)
         return True
+
+    def dispatched(self, event: str) -> None:
+        """The bot dispatches ``event``: a ``ready`` is one the held cogs miss."""
+        if event == "ready":
+            for held in self.held.values():
+                held.missed_ready = True
+
+    async def _late_ready(self, name: str, listener: Any) -> None:
+        log.info("%s released: running the on_ready it missed while held", name)
+        try:
+            await listener()
+        except Exception:  # as nextcord does for a listener: the bot's on_error
+            try:
+                await self.bot.on_error("on_ready")
+            except Exception:
+                log.exception("%s's on_ready failed", name)
 
     def forget(self, name: str) -> None:
         """The cog was removed: its listeners went with it."""
@@ -196,13 +225,15 @@ class StartupGate:
         self.hold(name, cog, _CHECKING)
         self._spawn(self._run({name}, apply=self.policy == "apply", tell=True), self._work)
 
-    async def recheck(self) -> list[str]:
-        """Release the held cogs whose apps are now current; their names."""
+    async def recheck(self, everything: bool = False) -> tuple[list[str], list[str]]:
+        """Re-check the held cogs (``everything``: every loaded cog with an app, as after a
+        downgrade or a stamp): release those now current, hold those now behind.
+        Returns the names of the cogs released and of those newly held."""
         before = set(self.held)
-        if not before:
-            return []
-        await self._run(before, apply=False, tell=False)
-        return sorted(before - set(self.held))
+        if not self.on or not (before or everything):
+            return [], []
+        await self._run(None if everything else before, apply=False, tell=False)
+        return sorted(before - set(self.held)), sorted(set(self.held) - before)
 
     async def wait_idle(self) -> None:
         """In ``close``: let a running check or migration finish (bounded), not cut it."""
@@ -287,8 +318,11 @@ class StartupGate:
             if failed is not None:
                 failures.append(result)
                 reasons[app.name] = f"migration {failed.failed_revision} failed: {failed.error}"
-            elif result.steps:
+                continue
+            if result.steps:
                 log.info("start-up upgrade of %s: %d applied", app.name, len(result.steps))
+            if result.refused is not None:  # the safe steps ran, up to the first dropping one
+                reasons[app.name] = f"{result.refused}; run /migrate upgrade to confirm it"
         try:
             check = await engine.check(apps)
         except NextcordOrmarError as exc:
@@ -357,22 +391,4 @@ class StartupGate:
 
     async def intercept(self, interaction: Any) -> bool:
         """Answer an interaction for a held cog's application command; ``True`` if answered."""
-        import nextcord
-
-        if not self.held or not isinstance(interaction.data, dict):
-            return False
-        command_id = interaction.data.get("id")
-        kinds = (
-            nextcord.InteractionType.application_command,
-            nextcord.InteractionType.application_command_autocomplete,
-        )
-        if interaction.type not in kinds or command_id is None:
-            return False
-        command = self.bot.get_application_command(int(command_id))
-        if command is None or self.held_for(getattr(command, "parent_cog", None)) is None:
-            return False
-        if interaction.type is nextcord.InteractionType.application_command_autocomplete:
-            await interaction.response.send_autocomplete([])
-        else:
-            await interaction.response.send_message(self.message, ephemeral=True)
-        return True
+        return bool(self.held) and await answer_if_held(self, interaction)

@@ -21,7 +21,7 @@ from .live import LiveApps
 from .options import CogOptions
 from .owners import OwnerRule, is_read_only
 from .render import Rendered
-from .serving import Desk, Turn, attachable, route_error
+from .serving import Desk, Turn, attachable, rechecked, route_error
 from .views import Interaction
 
 __all__ = ["CogOptions", "MigrationsCog", "UnknownCogError"]
@@ -165,9 +165,7 @@ class MigrationsCog(commands.Cog, name="Migrations"):
                     apps, target or "head", on_progress=progress.on_event, questioner=buttons
                 ),
             )
-            if released := await self.bot.release_migrated_cogs():  # type: ignore[attr-defined]
-                rendered.content = "Released the held cogs: " + ", ".join(released)
-            return rendered
+            return await rechecked(self.bot, rendered, everything=False)
 
         await self.desk.serve(interaction, work, write="upgrade")
 
@@ -184,12 +182,13 @@ class MigrationsCog(commands.Cog, name="Migrations"):
     ) -> None:
         async def work(turn: Turn) -> Rendered:
             app = self.apps.find(cog)[1]
-            return await turn.move(
+            rendered = await turn.move(
                 "Downgrading…",
                 lambda progress, buttons: self.engine.downgrade(
                     app, target or "-1", on_progress=progress.on_event, questioner=buttons
                 ),
             )
+            return await rechecked(self.bot, rendered)
 
         await self.desk.serve(interaction, work, write="downgrade")
 
@@ -252,7 +251,8 @@ class MigrationsCog(commands.Cog, name="Migrations"):
     ) -> None:
         async def work(turn: Turn) -> Rendered:
             name, app = self.apps.find(cog)
-            return render.stamped(await self.engine.stamp(app, revision), name)
+            stamped = await self.engine.stamp(app, revision)
+            return await rechecked(self.bot, render.stamped(stamped, name))
 
         await self.desk.serve(interaction, work, write="stamp")
 
@@ -272,7 +272,7 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         async def work(turn: Turn) -> Rendered:
             app = self.apps.find(cog)[1]
             plans = await self.engine.adopt([app], keep_names=keep_names, questioner=turn.buttons())
-            return render.adopted(plans, turn.labels)
+            return await rechecked(self.bot, render.adopted(plans, turn.labels))
 
         await self.desk.serve(interaction, work, write="adopt")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..bot import DatabaseBotMixin
 from ..migrations import UpgradeResult
 from . import render
 from .delivery import Buttons, Progress, Responder, outcome
@@ -19,7 +20,7 @@ from .options import CogOptions
 from .render import Rendered
 from .views import Interaction
 
-__all__ = ["Desk", "Turn", "attachable", "route_error"]
+__all__ = ["Desk", "Turn", "attachable", "rechecked", "route_error"]
 
 
 @dataclass
@@ -91,6 +92,25 @@ async def attachable(path: Path | None) -> bytes | None:
     if path is None or path.stat().st_size > render.ATTACHMENT_LIMIT:
         return None
     return await asyncio.to_thread(path.read_bytes)
+
+
+async def rechecked(bot: object, rendered: Rendered, everything: bool = True) -> Rendered:
+    """The reply to a write that moved versions, after the start-up policy re-checked the
+    cogs (only the held ones unless ``everything``): which were released, which held."""
+    if not isinstance(bot, DatabaseBotMixin):
+        return rendered
+    if everything:
+        released, held = await bot.recheck_cogs()
+    else:
+        released, held = await bot.release_migrated_cogs(), []
+    notes = [rendered.content] if rendered.content else []
+    if released:
+        notes.append("Released the held cogs: " + ", ".join(released))
+    if held:
+        reasons = bot.held_cogs
+        notes.append("Held back until migrated: " + ", ".join(f"{n} ({reasons[n]})" for n in held))
+    rendered.content = "\n".join(notes)
+    return rendered
 
 
 async def route_error(*args: Any) -> None:

@@ -142,12 +142,9 @@ class MovesMixin(EngineCore):
         with self._lock(conn):
             if direction == "up":
                 legacy.refuse(conn, apps, "upgrade")
+            refused = None
             if refuse_losses:  # decided under the lock: exactly what would run now
-                question = confirm_move(direction, self._plans(conn, apps, target, direction))
-                if question is not None:
-                    raise NotConfirmedError(
-                        f"not applied without a confirmation: {question.summary()}"
-                    )
+                target, refused = self._safe_part(conn, apps, target, direction)
             if confirmed is not None:
                 self._check_unchanged(conn, apps, target, direction, confirmed)
                 conn.commit()
@@ -168,4 +165,29 @@ class MovesMixin(EngineCore):
                 rolls_back=self.runner.transactional_ddl,
             )
             result.backup = backup
+            result.refused = refused
             return result
+
+    def _safe_part(
+        self,
+        conn: Connection,
+        apps: list[OrmarApp],
+        target: str,
+        direction: Literal["up", "down"],
+    ) -> tuple[str, str | None]:
+        """For ``refuse_losses``: the target to run instead (one app: up to, not including,
+        its first step that destroys data), and what is left unapplied, in one line.
+        Raises :class:`NotConfirmedError` when nothing could run (nothing changes)."""
+        plans = self._plans(conn, apps, target, direction)
+        question = confirm_move(direction, plans)
+        if question is None:
+            return target, None
+        steps = question.steps
+        first = next((i for i, step in enumerate(steps) if step.destructive), 0)
+        if direction != "up" or len(plans) != 1 or first == 0:
+            raise NotConfirmedError(f"not applied without a confirmation: {question.summary()}")
+        plan, stop = plans[0], steps[first - 1].revision
+        rest = Plan(plan.app, direction, stop, plan.target, steps[first:])
+        left = confirm_move(direction, [rest])  # a question: its first step destroys data
+        summary = left.summary() if left is not None else "it destroys data"
+        return stop, f"{steps[first].revision} not applied without a confirmation: {summary}"

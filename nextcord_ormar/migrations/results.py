@@ -217,6 +217,8 @@ class UpgradeResult:
     direction: Literal["up", "down"] = "up"
     #: The backup taken before anything was applied (``None``: backups off, or nothing to do).
     backup: Backup | None = None
+    #: With ``refuse_losses``: the steps left unapplied because they destroy data, in a line.
+    refused: str | None = None
 
     @property
     def ok(self) -> bool:
