@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from alembic import command
@@ -39,6 +39,7 @@ from .results import (
     StampResult,
 )
 from .scripts import AppScripts
+from .snapshot import AppSnapshot, on_caller_thread
 from .status import app_status, diff_if_current
 
 __all__ = ["MigrationEngine", "ProgressCallback"]
@@ -93,16 +94,26 @@ class MigrationEngine(MovesMixin, CareMixin):
         if questioner is not None and not empty:
             found = await self.runner.run(lambda c: diff_if_current(c, the_app, self.dialect_name))
             chosen = await ask_renames(found, chosen, questioner)
-        return await self.runner.run(lambda c: self._make_locked(c, the_app, text, empty, chosen))
+        home = on_caller_thread()
+        return await self.runner.run(
+            lambda c: self._make_locked(c, the_app, text, empty, chosen, home)
+        )
 
     def _make_locked(
-        self, conn: Connection, app: OrmarApp, message: str | None, empty: bool, renames: Any
+        self,
+        conn: Connection,
+        app: OrmarApp,
+        message: str | None,
+        empty: bool,
+        renames: Any,
+        home: Callable[[Callable[[], AppSnapshot]], AppSnapshot],
     ) -> MakeResult:
         with self._lock(conn):
+            scripts = self.scripts(app, taken_on=home)  # the app as it is now, once
             legacy.refuse(conn, [app], "make a migration")
             ledger.ensure(conn)  # also keeps reflection scoped (see AppEnvironment.include_name)
             conn.commit()
-            return make_migration(conn, app, self.dialect_name, message, empty, renames)
+            return make_migration(conn, scripts, message, empty, renames)
 
     # -- status / check / history / show ------------------------------------------------------
 

@@ -64,7 +64,7 @@ def model_diff(conn: Connection, app: OrmarApp, dialect_name: str) -> ops.Upgrad
     removed = removed_tables(scripts)
     options = scripts.config(removed_tables=removed).attributes[ATTRIBUTE].options()
     context = MigrationContext.configure(connection=conn, opts=options)
-    upgrade_ops = produce_migrations(context, app.metadata).upgrade_ops
+    upgrade_ops = produce_migrations(context, scripts.snapshot.metadata).upgrade_ops
     assert upgrade_ops is not None
     return upgrade_ops
 
