@@ -21,12 +21,7 @@ from .environment import ATTRIBUTE, AppEnvironment
 from .results import RevisionInfo
 from .snapshot import AppSnapshot
 
-__all__ = [
-    "TEMPLATE_DIR",
-    "AppScripts",
-    "MigrationError",
-    "UnknownRevisionError",
-]
+__all__ = ["TEMPLATE_DIR", "AppScripts"]
 
 #: Alembic's ``script_location``: the bundled ``env.py`` and ``script.py.mako``.
 TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
