@@ -3,19 +3,21 @@
 ``bot.reload_extension`` runs a cog's module again on the bot's loop: ``create_app`` empties
 the app (its tables leave the shared metadata), then the module's classes fill it again. Work
 in a worker thread reading the live app in between would see an app without tables, and
-autogenerate would drop them. :meth:`AppSnapshot.take` copies what autogenerate reads (the
-app's table names, the tables every app owns, the whole shared metadata) and
-:func:`on_caller_thread` takes it on the bot's loop, where no reload can be half done.
+autogenerate would drop them. :meth:`AppSnapshot.take` keeps what autogenerate reads (the
+app's table names, the tables every app owns, the shared metadata's table objects, copied
+into a private metadata in the worker) and :func:`on_caller_thread` takes it on the bot's
+loop, where no reload can be half done.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy
 
@@ -36,27 +38,30 @@ class AppSnapshot:
     table_names: frozenset[str]
     #: The tables some loaded app (this one or another) has a model for.
     owned: frozenset[str]
-    #: All apps' tables (the shared metadata, or a private copy of it: see :meth:`take`).
-    metadata: sqlalchemy.MetaData
+    #: Every app's tables as the shared metadata held them (see :meth:`take`).
+    tables: tuple[sqlalchemy.Table, ...] = ()
+    naming_convention: Any = None
+    #: The shared metadata itself, for a :meth:`live` view.
+    shared: sqlalchemy.MetaData | None = None
 
     @classmethod
     def live(cls, app: OrmarApp) -> AppSnapshot:
         """The app's names now, over the shared metadata itself (no copy; for work that does
         not compare models, or reads them once)."""
-        return cls._of(app, app.metadata)
+        return cls._of(app, shared=app.metadata)
 
     @classmethod
     def take(cls, app: OrmarApp) -> AppSnapshot:
-        """The app now, with a private copy of the shared metadata that later reloads leave
-        alone. Take it where no reload can be half done (see :func:`on_caller_thread`)."""
+        """The app now. Cheap: it keeps the metadata's table objects (a reload replaces them
+        and never changes them); :attr:`metadata` copies them when first asked, wherever
+        that is. Take it where no reload can be half done (see :func:`on_caller_thread`)."""
         shared = app.metadata
-        copy = sqlalchemy.MetaData(naming_convention=shared.naming_convention)
-        for table in shared.tables.values():
-            table.to_metadata(copy)
-        return cls._of(app, copy)
+        return cls._of(
+            app, tables=tuple(shared.tables.values()), naming_convention=shared.naming_convention
+        )
 
     @classmethod
-    def _of(cls, app: OrmarApp, metadata: sqlalchemy.MetaData) -> AppSnapshot:
+    def _of(cls, app: OrmarApp, **tables: Any) -> AppSnapshot:
         registry = app._registry  # the registry the app belongs to
         names = {table.name for table in app.metadata.tables.values()}
         return cls(
@@ -65,8 +70,19 @@ class AppSnapshot:
             folder=app.migrations_path,
             table_names=frozenset(app.table_names),
             owned=frozenset(n for n in names if registry.table_owner(n) is not None),
-            metadata=metadata,
+            **tables,
         )
+
+    @functools.cached_property
+    def metadata(self) -> sqlalchemy.MetaData:
+        """All apps' tables for autogenerate: the shared metadata (:meth:`live`) or a private
+        copy of the tables :meth:`take` kept, which later reloads leave alone."""
+        if self.shared is not None:
+            return self.shared
+        copy = sqlalchemy.MetaData(naming_convention=self.naming_convention)
+        for table in self.tables:
+            table.to_metadata(copy)
+        return copy
 
 
 def on_caller_thread() -> Callable[[Callable[[], T]], T]:
