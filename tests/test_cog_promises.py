@@ -55,6 +55,7 @@ async def test_a_script_edited_after_it_ran_is_flagged_in_show_and_check(
         reply = await scene.finished(show, "Migration status")
         value = reply.embeds[0]["fields"][0]["value"]
         assert "changed after it was applied: 0001" in value
+        assert "up to date" not in value  # AppStatus.in_sync: not with a changed script
 
         check = await scene.run(scene.owner, "migrate check")
         reply = await scene.finished(check, "differ from the database")

@@ -19,6 +19,7 @@ from ..migrations import (
     AppStatus,
     Backup,
     CheckResult,
+    Difference,
     MakeResult,
     Plan,
     RevisionInfo,
@@ -183,9 +184,9 @@ def moved(result: UpgradeResult, cogs: dict[str, str]) -> Rendered:
         inline=False,
     )
     embed.add_field(name="Error", value=clip(f"```{failed.error}```", FIELD_LIMIT), inline=False)
-    if failed.rolled_back:
+    if failed.left == "rolled_back":
         state = f"rolled back: nothing of {failed.failed_revision or 'it'} was applied"
-    elif failed.statements_run:
+    elif failed.left == "partly_applied":
         shown = "\n".join(failed.statements_run)
         state = f"{len(failed.statements_run)} statement(s) of it ran and stay applied:\n{shown}"
     else:
@@ -277,7 +278,7 @@ def status(statuses: Sequence[AppStatus], cogs: dict[str, str]) -> Rendered:
             parts.append(
                 f"models differ from the database ({len(st.changes)} change(s) not migrated)"
             )
-        elif st.differs is False and not st.pending:
+        elif st.in_sync:
             parts.append("up to date")
         embed.add_field(
             name=clip(_label(cogs.get(st.app), st.app), 256),
@@ -325,18 +326,22 @@ def check(result: CheckResult, cogs: dict[str, str]) -> Rendered:
         )
     lines = []
     for st in result.differing:
-        why = [st.legacy.describe()] if st.legacy is not None else []
-        if st.pending:
-            why.append(f"{len(st.pending)} migration(s) not applied")
-        if st.differs:
-            why.append(f"{len(st.changes)} model change(s) without a migration")
-        if st.tampered:
-            why.append("script(s) changed after they were applied: " + ", ".join(st.tampered))
+        why = [_difference(diff) for diff in st.differences]
         lines.append(f"{_label(cogs.get(st.app), st.app)}: {', '.join(why)}")
     embed = nextcord.Embed(
         title="Cogs that differ from the database", description=_bullets(lines), colour=WARN
     )
     return Rendered(embed=embed)
+
+
+def _difference(diff: Difference) -> str:
+    if diff.kind == "legacy":
+        return diff.detail
+    if diff.kind == "pending":
+        return f"{len(diff.revisions)} migration(s) not applied"
+    if diff.kind == "models":
+        return f"{len(diff.changes)} model change(s) without a migration"
+    return "script(s) changed after they were applied: " + ", ".join(diff.revisions)
 
 
 def stamped(result: StampResult, cog: str | None) -> Rendered:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from alembic import command
@@ -38,7 +38,7 @@ from .results import (
     SqlResult,
     StampResult,
 )
-from .scripts import AppScripts
+from .snapshot import AppSnapshot, on_caller_thread
 from .status import app_status, diff_if_current
 
 __all__ = ["MigrationEngine", "ProgressCallback"]
@@ -91,18 +91,28 @@ class MigrationEngine(MovesMixin, CareMixin):
         text = clean_message(message)
         chosen = renames_for(the_app.table_names, renames)
         if questioner is not None and not empty:
-            found = await self.runner.run(lambda c: diff_if_current(c, the_app, self.dialect_name))
+            found = await self.runner.run(lambda c: diff_if_current(c, self.scripts(the_app)))
             chosen = await ask_renames(found, chosen, questioner)
-        return await self.runner.run(lambda c: self._make_locked(c, the_app, text, empty, chosen))
+        home = on_caller_thread()
+        return await self.runner.run(
+            lambda c: self._make_locked(c, the_app, text, empty, chosen, home)
+        )
 
     def _make_locked(
-        self, conn: Connection, app: OrmarApp, message: str | None, empty: bool, renames: Any
+        self,
+        conn: Connection,
+        app: OrmarApp,
+        message: str | None,
+        empty: bool,
+        renames: Any,
+        home: Callable[[Callable[[], AppSnapshot]], AppSnapshot],
     ) -> MakeResult:
         with self._lock(conn):
+            scripts = self.scripts(app, taken_on=home)  # the app as it is now, once
             legacy.refuse(conn, [app], "make a migration")
             ledger.ensure(conn)  # also keeps reflection scoped (see AppEnvironment.include_name)
             conn.commit()
-            return make_migration(conn, app, self.dialect_name, message, empty, renames)
+            return make_migration(conn, scripts, message, empty, renames)
 
     # -- status / check / history / show ------------------------------------------------------
 
@@ -114,7 +124,7 @@ class MigrationEngine(MovesMixin, CareMixin):
 
         def run(conn: Connection) -> list[AppStatus]:
             found = legacy.detect(conn, chosen)
-            statuses = [app_status(conn, a, self.dialect_name, compare) for a in chosen]
+            statuses = [app_status(conn, self.scripts(a), compare) for a in chosen]
             for status in statuses:
                 status.legacy = found.get(status.app)
             return statuses
@@ -130,7 +140,7 @@ class MigrationEngine(MovesMixin, CareMixin):
         the_app = self.app(app)
 
         def run(conn: Connection) -> list[RevisionInfo]:
-            scripts = AppScripts(the_app, self.dialect_name)
+            scripts = self.scripts(the_app)
             current = scripts.current(conn)
             chain = scripts.revisions()
             ids = [s.revision for s in chain]
@@ -148,7 +158,7 @@ class MigrationEngine(MovesMixin, CareMixin):
         chosen = self._ordered(apps)
 
         def run(conn: Connection) -> dict[str, str | None]:
-            return {a.name: AppScripts(a, self.dialect_name).current(conn) for a in chosen}
+            return {a.name: self.scripts(a).current(conn) for a in chosen}
 
         return await self.runner.run(run)
 
@@ -180,7 +190,7 @@ class MigrationEngine(MovesMixin, CareMixin):
                 return stamp_locked(conn)
 
         def stamp_locked(conn: Connection) -> StampResult:
-            scripts = AppScripts(the_app, self.dialect_name)
+            scripts = self.scripts(the_app)
             before = scripts.current(conn)
             resolved = scripts.revision_id(revision, before)
             conn.commit()
@@ -217,7 +227,7 @@ class MigrationEngine(MovesMixin, CareMixin):
             return await self.runner.run(replay)
 
         def render() -> SqlResult:
-            scripts = AppScripts(the_app, self.dialect_name)
+            scripts = self.scripts(the_app)
             buffer = io.StringIO()
             cfg = scripts.config(output=buffer)
             if steps:

@@ -22,6 +22,7 @@ from .locking import migration_lock
 from .results import Backup
 from .runner import Runner
 from .scripts import AppScripts
+from .snapshot import AppSnapshot
 
 __all__ = ["EngineCore"]
 
@@ -62,8 +63,21 @@ class EngineCore:
         """The app for a name (or the app itself)."""
         return app if isinstance(app, OrmarApp) else self.registry.get(app)
 
-    def scripts(self, app: str | OrmarApp) -> AppScripts:
-        return AppScripts(self.app(app), self.dialect_name)
+    def scripts(
+        self,
+        app: str | OrmarApp,
+        *,
+        taken_on: Callable[[Callable[[], AppSnapshot]], AppSnapshot] | None = None,
+    ) -> AppScripts:
+        """The one per-app object of an operation: the app's scripts and Alembic
+        configuration over one snapshot of it. With ``taken_on`` (from
+        :func:`.snapshot.on_caller_thread`), the snapshot holds a private copy of the models'
+        metadata, taken there: call it holding the migration lock, so the operation sees the
+        app as it was when it got its turn, not a cog reload half done."""
+        the_app = self.app(app)
+        if taken_on is None:
+            return AppScripts(the_app, self.dialect_name)
+        return AppScripts(the_app, self.dialect_name, taken_on(lambda: AppSnapshot.take(the_app)))
 
     def _ordered(self, apps: Sequence[str | OrmarApp] | None) -> list[OrmarApp]:
         if apps is None:

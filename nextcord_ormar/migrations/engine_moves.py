@@ -160,7 +160,7 @@ class MovesMixin(EngineCore):
                 target,
                 direction,
                 emit,
-                dialect_name=self.dialect_name,
+                scripts_of=self.scripts,
                 scrub=self.runner.scrub,
                 rolls_back=self.runner.transactional_ddl,
             )

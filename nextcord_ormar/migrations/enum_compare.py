@@ -16,6 +16,7 @@ from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy.dialects import postgresql
 
+from ..errors import MigrationError
 from .enums import (
     AlterEnumTypeOp,
     CreateEnumTypeOp,
@@ -81,8 +82,6 @@ def _compare_enums(
     for name, values in wanted.items():
         foreign = sorted(_users(conn, name) - own_names)
         if foreign:
-            from .scripts import MigrationError  # scripts imports this module (via environment)
-
             raise MigrationError(
                 f"enum type {name!r} is already used by table {foreign[0]}, which is not this "
                 "app's; give the Python enum a name of its own"

@@ -34,7 +34,6 @@ class AppEnvironment:
     dialect_name: str
     connection: Connection | None = None
     on_version_apply: Callable[..., None] | None = None
-    process_revision_directives: Callable[..., None] | None = None
     #: Tables the app's own scripts created whose models were removed: compared, so dropped.
     removed_tables: frozenset[str] = frozenset()
 
@@ -76,8 +75,6 @@ class AppEnvironment:
             "render_item": render.render_item,
             "render_as_batch": self.dialect_name == "sqlite",
         }
-        if self.process_revision_directives is not None:
-            opts["process_revision_directives"] = self.process_revision_directives
         # -- enum types owned by the app (PostgreSQL; see .enum_compare) --
         opts["autogenerate_plugins"] = ["alembic.autogenerate.*", enum_compare.PLUGIN]
         # -- end enum types --

@@ -75,7 +75,7 @@ def apply(
     direction: Literal["up", "down"],
     emit: Callable[[ProgressEvent], None],
     *,
-    dialect_name: str,
+    scripts_of: Callable[[OrmarApp], AppScripts],
     scrub: Callable[[str], str],
     rolls_back: bool,
 ) -> UpgradeResult:
@@ -85,7 +85,7 @@ def apply(
     """
     result = UpgradeResult(direction=direction)
     for app in apps:
-        scripts = AppScripts(app, dialect_name)
+        scripts = scripts_of(app)
         if not scripts.has_scripts():
             result.apps.append(AppRun(app.name, None, None))
             continue

@@ -16,7 +16,6 @@ from alembic import command
 from alembic.operations import ops
 from sqlalchemy.engine import Connection
 
-from ..apps import OrmarApp
 from ..errors import MigrationError
 from .naming import next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
@@ -31,17 +30,17 @@ __all__ = ["make_migration"]
 
 def make_migration(
     conn: Connection,
-    app: OrmarApp,
-    dialect_name: str,
+    scripts: AppScripts,
     message: str | None,
     empty: bool,
     renames: Sequence[Rename] = (),
 ) -> MakeResult:
-    """Write the app's next migration (call it holding the migration lock).
+    """Write the app's next migration (call it holding the migration lock), comparing the
+    database with the app as ``scripts``' snapshot holds it.
 
     ``renames`` turn dropped + added pairs into renames (see :mod:`.renames`).
     """
-    scripts = AppScripts(app, dialect_name)
+    app = scripts.snapshot
     current = scripts.current(conn)
     heads = scripts.heads()
     # An empty migration needs no comparison, so it may follow unapplied ones.
@@ -67,17 +66,19 @@ def make_migration(
         captured["message"] = name
         script.message = name
 
-    cfg = scripts.config(
-        connection=conn,
-        process_revision_directives=directives,
-        removed_tables=removed_tables(scripts),
-    )
+    cfg = scripts.config(connection=conn, removed_tables=removed_tables(scripts))
     if empty:
         name = message or "empty"
         captured["message"] = name
         generated = command.revision(cfg, message=name, rev_id=rev_id)
     else:
-        generated = command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
+        generated = command.revision(
+            cfg,
+            message=message,
+            autogenerate=True,
+            rev_id=rev_id,
+            process_revision_directives=directives,
+        )
     if conn.in_transaction():
         conn.rollback()
     upgrade_ops = captured.get("ops")

@@ -14,7 +14,6 @@ from typing import Any
 
 from alembic.operations import ops
 
-from ..apps import OrmarApp, Registry
 from .scripts import AppScripts
 
 __all__ = ["created_tables", "order_drops", "removed_tables"]
@@ -42,12 +41,11 @@ def created_tables(scripts: AppScripts) -> set[str]:
     return tables
 
 
-def removed_tables(scripts: AppScripts, registry: Registry | None = None) -> frozenset[str]:
-    """Tables the app created whose models are gone, and that no other loaded app models."""
-    app: OrmarApp = scripts.app
-    registry = registry or app._registry  # the registry the app belongs to
-    gone = created_tables(scripts) - app.table_names
-    return frozenset(name for name in gone if registry.table_owner(name) is None)
+def removed_tables(scripts: AppScripts) -> frozenset[str]:
+    """Tables the app created whose models are gone, and that no other loaded app models
+    (as the app and the registry stood when ``scripts``' snapshot was taken)."""
+    seen = scripts.snapshot
+    return frozenset(created_tables(scripts) - seen.table_names - seen.owned)
 
 
 def _upgrade_text(path: Path) -> str:

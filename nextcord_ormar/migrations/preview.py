@@ -17,8 +17,8 @@ from alembic import command
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
-from ..errors import first_line
-from .scripts import AppScripts, MigrationError
+from ..errors import MigrationError, first_line
+from .scripts import AppScripts
 
 __all__ = ["replay_sql"]
 

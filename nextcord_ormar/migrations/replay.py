@@ -37,7 +37,6 @@ from .engine import MigrationEngine
 from .questions import Questioner
 from .renames import Rename
 from .results import AppRun, MakeResult
-from .scripts import AppScripts
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ def _script_failed(engine: MigrationEngine, run: AppRun) -> ReplayError:
     """The error for a script that failed to replay: its file, line and the error."""
     app = engine.app(run.app)
     where = f"migration {run.failed_revision}" if run.failed_revision else "a migration"
-    folder = AppScripts(app, engine.dialect_name).folder.resolve()
+    folder = engine.scripts(app).folder.resolve()
     for match in reversed(list(_FRAME.finditer(run.traceback or ""))):
         file = Path(match["file"])
         if file.resolve().parent == folder:

@@ -13,6 +13,7 @@ __all__ = [
     "AppStatus",
     "Backup",
     "CheckResult",
+    "Difference",
     "Loss",
     "MakeResult",
     "Operation",
@@ -179,6 +180,17 @@ class AppRun:
     #: statements that ran (and stay applied) before the one that failed.
     statements_run: list[str] = field(default_factory=list)
 
+    @property
+    def left(self) -> Literal["rolled_back", "partly_applied", "nothing_ran"] | None:
+        """After a failure, what the failed migration left behind: rolled back whole, some of
+        its statements applied (``statements_run``), none of them run; ``None``: not known
+        (no failure, or it failed before the migration started)."""
+        if self.rolled_back:
+            return "rolled_back"
+        if self.statements_run:
+            return "partly_applied"
+        return "nothing_ran" if self.rolled_back is False else None
+
 
 @dataclass(frozen=True)
 class Backup:
@@ -233,6 +245,21 @@ class UpgradeResult:
         return [step for run in self.apps for step in run.steps]
 
 
+@dataclass(frozen=True)
+class Difference:
+    """One way an app and its database disagree, as ``check`` and ``show`` report it.
+
+    ``kind``: ``legacy`` (nextcord-ormar 0.3 left it, to adopt; ``detail`` says what),
+    ``pending`` (migrations not applied; their ``revisions``), ``models`` (model ``changes``
+    without a migration) or ``tampered`` (applied scripts changed since; their ``revisions``).
+    """
+
+    kind: Literal["legacy", "pending", "models", "tampered"]
+    revisions: tuple[str, ...] = ()
+    changes: tuple[Operation, ...] = ()
+    detail: str = ""
+
+
 @dataclass
 class AppStatus:
     """Where one app stands: applied revision, head, pending scripts, unmigrated model changes."""
@@ -249,6 +276,25 @@ class AppStatus:
     tampered: list[str] = field(default_factory=list)
     #: nextcord-ormar 0.3's traces when the app still has to be adopted (``nxalembic adopt``).
     legacy: LegacyState | None = None
+
+    @property
+    def differences(self) -> list[Difference]:
+        """Every way the app and its database disagree, in the order the faces report them."""
+        found: list[Difference] = []
+        if self.legacy is not None:
+            found.append(Difference("legacy", detail=self.legacy.describe()))
+        if self.pending:
+            found.append(Difference("pending", revisions=tuple(p.revision for p in self.pending)))
+        if self.differs:
+            found.append(Difference("models", changes=tuple(self.changes)))
+        if self.tampered:
+            found.append(Difference("tampered", revisions=tuple(self.tampered)))
+        return found
+
+    @property
+    def in_sync(self) -> bool:
+        """Models compared and matching, nothing pending, tampered with or left to adopt."""
+        return self.differs is False and not self.differences
 
 
 @dataclass
@@ -294,7 +340,7 @@ class CheckResult:
 
     @property
     def differing(self) -> list[AppStatus]:
-        return [s for s in self.statuses if s.differs or s.pending or s.tampered or s.legacy]
+        return [s for s in self.statuses if s.differences]
 
     @property
     def ok(self) -> bool:

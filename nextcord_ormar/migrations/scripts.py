@@ -19,13 +19,9 @@ from ..errors import MigrationError, UnknownRevisionError
 from .chain import check_heads, check_ids
 from .environment import ATTRIBUTE, AppEnvironment
 from .results import RevisionInfo
+from .snapshot import AppSnapshot
 
-__all__ = [
-    "TEMPLATE_DIR",
-    "AppScripts",
-    "MigrationError",
-    "UnknownRevisionError",
-]
+__all__ = ["TEMPLATE_DIR", "AppScripts"]
 
 #: Alembic's ``script_location``: the bundled ``env.py`` and ``script.py.mako``.
 TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
@@ -36,12 +32,20 @@ def _ini_escape(value: str) -> str:
 
 
 class AppScripts:
-    """Alembic's view of one app: its :class:`Config` and :class:`ScriptDirectory`."""
+    """Alembic's view of one app: its :class:`Config` and :class:`ScriptDirectory`.
 
-    def __init__(self, app: OrmarApp, dialect_name: str) -> None:
+    Built once per operation (see ``EngineCore.scripts``) over one :class:`AppSnapshot` of
+    the app: every configuration it makes sees the same tables, even if the cog is reloaded
+    meanwhile. Without one it reads the live app once, when made.
+    """
+
+    def __init__(
+        self, app: OrmarApp, dialect_name: str, snapshot: AppSnapshot | None = None
+    ) -> None:
         self.app = app
         self.dialect_name = dialect_name
-        self.folder = app.migrations_path
+        self.snapshot = snapshot or AppSnapshot.live(app)
+        self.folder = self.snapshot.folder
 
     def config(
         self, *, connection: Connection | None = None, output: io.StringIO | None = None, **env: Any
@@ -55,9 +59,9 @@ class AppScripts:
         cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
         cfg.attributes[ATTRIBUTE] = AppEnvironment(
             app=self.app.name,
-            table_names=frozenset(self.app.table_names),
-            metadata=self.app.metadata,
-            version_table=self.app.version_table,
+            table_names=self.snapshot.table_names,
+            metadata=self.snapshot.metadata,
+            version_table=self.snapshot.version_table,
             dialect_name=self.dialect_name,
             connection=connection,
             **env,

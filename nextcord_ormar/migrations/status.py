@@ -9,7 +9,6 @@ from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from ..apps import OrmarApp
 from . import ledger
 from .environment import ATTRIBUTE
 from .operations import describe_operations
@@ -20,9 +19,9 @@ from .scripts import AppScripts
 __all__ = ["app_status", "diff_if_current", "model_diff"]
 
 
-def app_status(conn: Connection, app: OrmarApp, dialect_name: str, compare: bool) -> AppStatus:
+def app_status(conn: Connection, scripts: AppScripts, compare: bool) -> AppStatus:
     """Where one app stands: applied revision, heads, pending and tampered scripts, changes."""
-    scripts = AppScripts(app, dialect_name)
+    app = scripts.snapshot
     current = scripts.current(conn)
     known = scripts.known()
     heads = scripts.heads()
@@ -42,7 +41,7 @@ def app_status(conn: Connection, app: OrmarApp, dialect_name: str, compare: bool
     differs: bool | None = None
     changes = []
     if compare:
-        upgrade_ops = model_diff(conn, app, dialect_name, scripts)
+        upgrade_ops = model_diff(conn, scripts)
         changes = describe_operations(upgrade_ops)
         differs = bool(changes)
     return AppStatus(
@@ -58,23 +57,19 @@ def app_status(conn: Connection, app: OrmarApp, dialect_name: str, compare: bool
     )
 
 
-def model_diff(
-    conn: Connection, app: OrmarApp, dialect_name: str, scripts: AppScripts | None = None
-) -> ops.UpgradeOps:
-    """Alembic's comparison of the app's models with the database (``scripts``: the app's,
-    when the caller has them loaded already)."""
-    scripts = scripts or AppScripts(app, dialect_name)
+def model_diff(conn: Connection, scripts: AppScripts) -> ops.UpgradeOps:
+    """Alembic's comparison of the app's models (as ``scripts``' snapshot holds them) with
+    the database."""
     removed = removed_tables(scripts)
     options = scripts.config(removed_tables=removed).attributes[ATTRIBUTE].options()
     context = MigrationContext.configure(connection=conn, opts=options)
-    upgrade_ops = produce_migrations(context, app.metadata).upgrade_ops
+    upgrade_ops = produce_migrations(context, scripts.snapshot.metadata).upgrade_ops
     assert upgrade_ops is not None
     return upgrade_ops
 
 
-def diff_if_current(conn: Connection, app: OrmarApp, dialect_name: str) -> ops.UpgradeOps | None:
+def diff_if_current(conn: Connection, scripts: AppScripts) -> ops.UpgradeOps | None:
     """The app's changes, if its database is at its head (else make will refuse)."""
-    scripts = AppScripts(app, dialect_name)
     heads = scripts.heads()
     current = not heads or scripts.current(conn) in heads
-    return model_diff(conn, app, dialect_name) if current else None
+    return model_diff(conn, scripts) if current else None

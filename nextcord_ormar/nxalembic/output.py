@@ -108,15 +108,14 @@ def run_lines(run: AppRun, *, has_scripts: bool, verbose: bool = False) -> list[
         lines += [f"  {verb} {s.revision} {s.message}".rstrip() for s in run.steps]
         lines.append(f"  {app} is left at {rev(run.after)}")
         failed = run.failed_revision or "the failed migration"
-        if run.rolled_back:
+        if run.left == "rolled_back":
             lines.append(f"  {failed} was rolled back whole")
-        elif run.rolled_back is False and not run.statements_run:
+        elif run.left == "nothing_ran":
             lines.append(f"  no statement of {failed} ran")
-        elif run.statements_run:
+        elif run.left == "partly_applied":
             lines.append(
-                f"  {_plural(len(run.statements_run), 'statement')} of "
-                f"{run.failed_revision or 'the failed migration'} ran and stay applied "
-                "(no transactional DDL on this database):"
+                f"  {_plural(len(run.statements_run), 'statement')} of {failed} ran and stay "
+                "applied (no transactional DDL on this database):"
             )
             lines += [f"    {' '.join(statement.split())}" for statement in run.statements_run]
         if verbose and run.traceback:
@@ -201,28 +200,29 @@ def sql_lines(result: SqlResult) -> list[str]:
 def check_lines(status: AppStatus) -> list[str]:
     """Whether one app's models and scripts match the database, for ``check``."""
     app = status.app
-    if status.legacy is not None:
-        return [status.legacy.describe()]
     lines: list[str] = []
-    if status.pending:
-        ids = ", ".join(info.revision for info in status.pending)
-        lines.append(f"{app}: migrations not applied: {ids}; run 'nxalembic upgrade --app {app}'")
-    if status.differs:
-        lines.append(f"{app}: models differ from the database:")
-        lines += operation_lines(status.changes)
-        if not status.pending:
+    for diff in status.differences:
+        ids = ", ".join(diff.revisions)
+        if diff.kind == "legacy":
+            return [diff.detail]
+        if diff.kind == "pending":
             lines.append(
-                f"  run 'nxalembic migrate --app {app}', review the file, then "
-                f"'nxalembic upgrade --app {app}'"
+                f"{app}: migrations not applied: {ids}; run 'nxalembic upgrade --app {app}'"
             )
-    if status.tampered:
-        lines.append(
-            f"{app}: changed after they were applied: {', '.join(status.tampered)} "
-            "(the database ran an older version of these files)"
-        )
-    if not lines:
-        lines.append(f"{app}: up to date")
-    return lines
+        elif diff.kind == "models":
+            lines.append(f"{app}: models differ from the database:")
+            lines += operation_lines(diff.changes)
+            if not status.pending:
+                lines.append(
+                    f"  run 'nxalembic migrate --app {app}', review the file, then "
+                    f"'nxalembic upgrade --app {app}'"
+                )
+        else:
+            lines.append(
+                f"{app}: changed after they were applied: {ids} "
+                "(the database ran an older version of these files)"
+            )
+    return lines or [f"{app}: up to date"]
 
 
 def adopt_lines(plan: AdoptPlan) -> list[str]:
