@@ -28,13 +28,13 @@ TARGETS = {
 
 
 def loop_health(sizes: Sizes, common: list[str], tmp: Path) -> Json:
-    runs: Json = {}
-    for layout in ("big", "many"):
-        for mode in ("thread", "loop", "thread-gc-frozen"):
-            args = ["--layout", layout, "--mode", mode, *common]
-            runs[f"{layout}_{mode}"] = run_child(
-                "loop_health", args, tmp / f"lh-{layout}-{mode}.json"
-            )
+    from .loop_health import run_all
+
+    def one(layout: str, mode: str, index: int) -> Json:
+        args = ["--layout", layout, "--mode", mode, *common]
+        return run_child("loop_health", args, tmp / f"lh-{layout}-{mode}-{index}.json")
+
+    runs = run_all(sizes, one)
     worst = max(runs[f"{layout}_thread"]["max_lag_ms"] for layout in ("big", "many"))
     return {"value": worst, "unit": "ms", "runs": runs}
 
@@ -74,12 +74,15 @@ def details(name: str, figure: Json) -> str:
         runs = figure["runs"]
         parts = []
         for layout in ("big", "many"):
-            t, lo, fz = (runs[f"{layout}_{m}"] for m in ("thread", "loop", "thread-gc-frozen"))
+            t, lo = runs[f"{layout}_thread"], runs[f"{layout}_loop"]
             parts.append(
-                f"{layout} ({t['tables']} tables/{t['cogs']} cogs): lag thread {t['max_lag_ms']}"
-                f" / on-loop {lo['max_lag_ms']} / thread+gc.freeze {fz['max_lag_ms']} ms; "
-                f"heartbeat gap {t['max_heartbeat_gap_ms']} / {lo['max_heartbeat_gap_ms']} / "
-                f"{fz['max_heartbeat_gap_ms']} ms; longest GC pause {t['max_gc_pause_ms']} ms"
+                f"{layout} ({t['tables']} tables/{t['cogs']} cogs, {t['runs']} runs): max lag "
+                f"thread {t['max_lag_ms']} (median {t['median_max_lag_ms']}, p99 "
+                f"{t['median_p99_lag_ms']}) / on-loop {lo['max_lag_ms']} (median "
+                f"{lo['median_max_lag_ms']}, p99 {lo['median_p99_lag_ms']}) ms; worst thread "
+                f"stall: process CPU {t['worst_cpu_ms']} ms, preempted "
+                f"{'yes' if t['worst_preempted'] else 'no'}; heartbeat gap "
+                f"{t['max_heartbeat_gap_ms']} / {lo['max_heartbeat_gap_ms']} ms"
             )
         return " | ".join(parts)
     if name == "ack_time":

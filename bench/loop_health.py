@@ -1,9 +1,12 @@
 """Figure 1: event-loop health while ``/migrate make`` and ``/migrate upgrade`` run in the bot.
 
-One child process per (layout, mode): ``big`` is one cog with many tables, ``many`` is many
-cogs of a few tables. ``thread`` is the engine's default (Alembic in a worker thread);
+One child process per (layout, mode, run): ``big`` is one cog with many tables, ``many`` is
+many cogs of a few tables. ``thread`` is the engine's default (Alembic in a worker thread);
 ``loop`` runs Alembic through ``run_sync`` on the bot's own loop, as the original library
-ran it synchronously on the loop.
+ran it synchronously on the loop. Each (layout, mode) runs ``Sizes.loop_runs`` times, in
+turns (layout by layout, the modes alternating), and :func:`distribution` reports the
+per-run maxima (median and max) and p99s: a rare stall shows in the max, a cost paid every
+time in the median and the p99.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import argparse
 import asyncio
 import gc
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .common import (
@@ -21,6 +25,7 @@ from .common import (
     child_parser,
     cog_name,
     fresh_database,
+    median,
     ms,
     percentile,
     write_project,
@@ -86,6 +91,45 @@ async def measure(url: str, project: Path, layout: str, mode: str, sizes: Sizes)
             "ack_p50_ms": ms(percentile(acks, 50)),
             "ack_max_ms": ms(max(acks, default=0.0)),
         }
+
+
+MODES = ("thread", "loop")
+LAYOUTS = ("big", "many")
+
+
+def distribution(runs: list[Json]) -> Json:
+    """The per-run figures of one (layout, mode): maxima and p99s over its runs."""
+    maxima = [run["max_lag_ms"] for run in runs]
+    p99s = [run["p99_lag_ms"] for run in runs]
+    worst = max(runs, key=lambda run: run["max_lag_ms"])
+    return {
+        "runs": len(runs),
+        "tables": runs[0]["tables"],
+        "cogs": runs[0]["cogs"],
+        "max_lag_ms": max(maxima),
+        "median_max_lag_ms": round(median(maxima), 1),
+        "median_p99_lag_ms": round(median(p99s), 1),
+        "max_p99_lag_ms": max(p99s),
+        "maxima_ms": maxima,
+        # the worst wake-up of all runs: the CPU the process used while the loop waited,
+        # and whether the OS preempted the loop's thread meanwhile (see scene.LagProbe)
+        "worst_cpu_ms": worst["max_lag_cpu_ms"],
+        "worst_preempted": worst["max_lag_preempted"],
+        "max_heartbeat_gap_ms": max(run["max_heartbeat_gap_ms"] for run in runs),
+        "max_gc_pause_ms": max(run["max_gc_pause_ms"] for run in runs),
+        "median_make_s": median([run["make_s"] for run in runs]),
+        "median_upgrade_s": median([run["upgrade_s"] for run in runs]),
+    }
+
+
+def run_all(sizes: Sizes, run: Callable[[str, str, int], Json]) -> Json:
+    """``run(layout, mode, index)`` for every run, then each (layout, mode)'s distribution."""
+    done: dict[str, list[Json]] = {f"{layout}_{mode}": [] for layout in LAYOUTS for mode in MODES}
+    for layout in LAYOUTS:
+        for index in range(sizes.loop_runs):
+            for mode in MODES:
+                done[f"{layout}_{mode}"].append(run(layout, mode, index))
+    return {key: {**distribution(runs), "each": runs} for key, runs in done.items()}
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import itertools
+import resource
 import sys
 import threading
 import time
@@ -31,20 +32,28 @@ class LagProbe:
 
     A wake-up later than asked means something held the event loop for that long: the
     same delay every other task (the gateway heartbeat, interaction handling) suffers.
+    Each sample also keeps the CPU time the whole process used meanwhile (all threads) and
+    whether the loop's thread was preempted: a late wake-up with the process busy for
+    its length is work of ours holding the loop (or the GIL); one with the process idle
+    and the thread preempted is the machine not running us (other processes' load).
     """
 
     def __init__(self, interval: float = 0.005) -> None:
         self.interval = interval
-        self.samples: list[tuple[float, float]] = []  # (wake-up time, overshoot)
+        # (wake-up time, overshoot, process CPU seconds meanwhile, involuntary switches)
+        self.samples: list[tuple[float, float, float, int]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             start = loop.time()
+            cpu, switches = time.process_time(), _preemptions()
             await asyncio.sleep(self.interval)
             now = loop.time()
-            self.samples.append((time.monotonic(), max(0.0, now - start - self.interval)))
+            lag = max(0.0, now - start - self.interval)
+            used = time.process_time() - cpu
+            self.samples.append((time.monotonic(), lag, used, _preemptions() - switches))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="bench: lag probe")
@@ -56,15 +65,28 @@ class LagProbe:
                 await self._task
 
     def between(self, start: float, end: float) -> list[float]:
-        return [lag for at, lag in self.samples if start <= at <= end]
+        return [lag for at, lag, _, _ in self.samples if start <= at <= end]
 
     def summary(self, start: float, end: float) -> Json:
-        lags = self.between(start, end)
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        lags = [lag for _, lag, _, _ in inside]
+        worst = max(inside, key=lambda s: s[1], default=(0.0, 0.0, 0.0, 0))
         return {
-            "max_lag_ms": ms(max(lags, default=0.0)),
+            "max_lag_ms": ms(worst[1]),
             "p99_lag_ms": ms(percentile(lags, 99)),
             "samples": len(lags),
+            # the worst wake-up: CPU the process used while it waited, and whether the
+            # loop's thread was preempted meanwhile
+            "max_lag_cpu_ms": ms(worst[2]),
+            "max_lag_preempted": worst[3] > 0,
+            "lags_over_10ms": sum(1 for lag in lags if lag > 0.010),
         }
+
+
+def _preemptions() -> int:
+    """How often the OS took the CPU from this thread (0 where it cannot say)."""
+    who = getattr(resource, "RUSAGE_THREAD", None)
+    return 0 if who is None else resource.getrusage(who).ru_nivcsw
 
 
 class GcWatch:
