@@ -112,9 +112,12 @@ def distribution(runs: list[Json]) -> Json:
         "max_p99_lag_ms": max(p99s),
         "maxima_ms": maxima,
         # the worst wake-up of all runs: the CPU the process used while the loop waited,
-        # and whether the OS preempted the loop's thread meanwhile (see scene.LagProbe)
+        # and how long the loop's thread waited for a CPU meanwhile (see scene.LagProbe)
         "worst_cpu_ms": worst["max_lag_cpu_ms"],
-        "worst_preempted": worst["max_lag_preempted"],
+        "worst_cpu_wait_ms": worst["max_lag_cpu_wait_ms"],
+        "lags_over_10ms": sum(run["lags_over_10ms"] for run in runs),
+        "lags_over_10ms_cpu_wait": sum(run["lags_over_10ms_cpu_wait"] for run in runs),
+        "lags_over_10ms_busy": sum(run["lags_over_10ms_busy"] for run in runs),
         "max_heartbeat_gap_ms": max(run["max_heartbeat_gap_ms"] for run in runs),
         "max_gc_pause_ms": max(run["max_gc_pause_ms"] for run in runs),
         "median_make_s": median([run["make_s"] for run in runs]),

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gc
 import itertools
-import resource
 import sys
 import threading
 import time
@@ -33,27 +32,27 @@ class LagProbe:
     A wake-up later than asked means something held the event loop for that long: the
     same delay every other task (the gateway heartbeat, interaction handling) suffers.
     Each sample also keeps the CPU time the whole process used meanwhile (all threads) and
-    whether the loop's thread was preempted: a late wake-up with the process busy for
-    its length is work of ours holding the loop (or the GIL); one with the process idle
-    and the thread preempted is the machine not running us (other processes' load).
+    how long the loop's thread sat runnable without a CPU (the kernel's run-queue wait): a
+    late wake-up with the process busy for its length is work of ours holding the loop (or
+    the GIL); one spent waiting for a CPU is the machine not running us (other load).
     """
 
     def __init__(self, interval: float = 0.005) -> None:
         self.interval = interval
-        # (wake-up time, overshoot, process CPU seconds meanwhile, involuntary switches)
-        self.samples: list[tuple[float, float, float, int]] = []
+        # (wake-up time, overshoot, process CPU seconds, run-queue wait seconds meanwhile)
+        self.samples: list[tuple[float, float, float, float]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             start = loop.time()
-            cpu, switches = time.process_time(), _preemptions()
+            cpu, waited = time.process_time(), _run_queue_wait()
             await asyncio.sleep(self.interval)
             now = loop.time()
             lag = max(0.0, now - start - self.interval)
             used = time.process_time() - cpu
-            self.samples.append((time.monotonic(), lag, used, _preemptions() - switches))
+            self.samples.append((time.monotonic(), lag, used, _run_queue_wait() - waited))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="bench: lag probe")
@@ -70,23 +69,40 @@ class LagProbe:
     def summary(self, start: float, end: float) -> Json:
         inside = [s for s in self.samples if start <= s[0] <= end]
         lags = [lag for _, lag, _, _ in inside]
-        worst = max(inside, key=lambda s: s[1], default=(0.0, 0.0, 0.0, 0))
+        worst = max(inside, key=lambda s: s[1], default=(0.0, 0.0, 0.0, 0.0))
         return {
             "max_lag_ms": ms(worst[1]),
             "p99_lag_ms": ms(percentile(lags, 99)),
             "samples": len(lags),
-            # the worst wake-up: CPU the process used while it waited, and whether the
-            # loop's thread was preempted meanwhile
+            # the worst wake-up: CPU the process used meanwhile, and how long the loop's
+            # thread waited for a CPU
             "max_lag_cpu_ms": ms(worst[2]),
-            "max_lag_preempted": worst[3] > 0,
-            "lags_over_10ms": sum(1 for lag in lags if lag > 0.010),
+            "max_lag_cpu_wait_ms": ms(worst[3]),
+            **_stall_causes(inside, self.interval),
         }
 
 
-def _preemptions() -> int:
-    """How often the OS took the CPU from this thread (0 where it cannot say)."""
-    who = getattr(resource, "RUSAGE_THREAD", None)
-    return 0 if who is None else resource.getrusage(who).ru_nivcsw
+def _stall_causes(samples: list[tuple[float, float, float, float]], interval: float) -> Json:
+    """Wake-ups over 10 ms late, by what the loop's thread was doing: waiting for a CPU for
+    half the delay or more (the machine's load), or the process busy for half the window or
+    more (our threads: the loop itself, or a worker holding the GIL), or neither."""
+    stalls = [s for s in samples if s[1] > 0.010]
+    machine = [s for s in stalls if s[3] >= s[1] / 2]
+    ours = [s for s in stalls if s not in machine and s[2] >= (s[1] + interval) / 2]
+    return {
+        "lags_over_10ms": len(stalls),
+        "lags_over_10ms_cpu_wait": len(machine),
+        "lags_over_10ms_busy": len(ours),
+    }
+
+
+def _run_queue_wait() -> float:
+    """Seconds this thread has spent runnable but not running (Linux schedstat; else 0)."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as stats:
+            return int(stats.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 class GcWatch:
