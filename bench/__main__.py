@@ -81,8 +81,8 @@ def details(name: str, figure: Json) -> str:
                 f"{t['median_p99_lag_ms']}) / on-loop {lo['max_lag_ms']} (median "
                 f"{lo['median_max_lag_ms']}, p99 {lo['median_p99_lag_ms']}) ms; worst thread "
                 f"stall: process CPU {t['worst_cpu_ms']} ms, loop thread waiting for a CPU "
-                f"{t['worst_cpu_wait_ms']} ms; lags > 10 ms {t['lags_over_10ms']} (waiting for a "
-                f"CPU {t['lags_over_10ms_cpu_wait']}, process busy {t['lags_over_10ms_busy']}); "
+                f"{t['worst_cpu_wait_ms']} ms; lags > 10 ms {t['lags_over_10ms']} (process busy "
+                f"{t['lags_over_10ms_busy']}, starved {t['lags_over_10ms_starved']}); "
                 "heartbeat gap "
                 f"{t['max_heartbeat_gap_ms']} / {lo['max_heartbeat_gap_ms']} ms"
             )
