@@ -82,7 +82,9 @@ def details(name: str, figure: Json) -> str:
                 f"{lo['median_max_lag_ms']}, p99 {lo['median_p99_lag_ms']}) ms; worst thread "
                 f"stall: process CPU {t['worst_cpu_ms']} ms, loop thread waiting for a CPU "
                 f"{t['worst_cpu_wait_ms']} ms; lags > 10 ms {t['lags_over_10ms']} (process busy "
-                f"{t['lags_over_10ms_busy']}, starved {t['lags_over_10ms_starved']}); "
+                f"{t['lags_over_10ms_busy']}, starved {t['lags_over_10ms_starved']}); compile() "
+                f"calls over 5 ms per run {t['median_long_compiles']} (longest "
+                f"{t['longest_compile_ms']} ms); "
                 "heartbeat gap "
                 f"{t['max_heartbeat_gap_ms']} / {lo['max_heartbeat_gap_ms']} ms"
             )

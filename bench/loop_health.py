@@ -30,6 +30,7 @@ from .common import (
     percentile,
     write_project,
 )
+from .compile_watch import CompileWatch
 from .scene import ack_seconds, check_ok, running_bot, wait_final, wait_text
 
 TIMEOUT = 400.0
@@ -63,14 +64,15 @@ async def measure(url: str, project: Path, layout: str, mode: str, sizes: Sizes)
         await asyncio.sleep(1.0)
         idle_end = time.monotonic()
 
-        start = time.monotonic()
-        for app in cogs:
-            handle = await scene.slash("migrate make", {"cog": cog_name(app)})
-            check_ok(handle, await wait_final(handle, TIMEOUT))
-        made = time.monotonic()
-        handle = await scene.slash("migrate upgrade")
-        await wait_text(handle, "Upgrade done", TIMEOUT)
-        end = time.monotonic()
+        with CompileWatch() as compiles:
+            start = time.monotonic()
+            for app in cogs:
+                handle = await scene.slash("migrate make", {"cog": cog_name(app)})
+                check_ok(handle, await wait_final(handle, TIMEOUT))
+            made = time.monotonic()
+            handle = await scene.slash("migrate upgrade")
+            await wait_text(handle, "Upgrade done", TIMEOUT)
+            end = time.monotonic()
         await asyncio.sleep(2 * sizes.heartbeat_interval)  # the heartbeat after the work
 
         acks = [a for a in (ack_seconds(h) for h in scene.handles) if a is not None]
@@ -84,6 +86,7 @@ async def measure(url: str, project: Path, layout: str, mode: str, sizes: Sizes)
             "upgrade_s": round(end - made, 2),
             **work,
             **scene.gc_watch.summary(start, end),
+            **compiles.summary(start, end),
             "max_heartbeat_gap_ms": ms(scene.heartbeat_gap(start, end)),
             "heartbeat_interval_ms": ms(sizes.heartbeat_interval),
             "idle_max_lag_ms": scene.probe.summary(idle_start, idle_end)["max_lag_ms"],
@@ -120,6 +123,8 @@ def distribution(runs: list[Json]) -> Json:
         "lags_over_10ms_starved": sum(run["lags_over_10ms_starved"] for run in runs),
         "max_heartbeat_gap_ms": max(run["max_heartbeat_gap_ms"] for run in runs),
         "max_gc_pause_ms": max(run["max_gc_pause_ms"] for run in runs),
+        "median_long_compiles": median([run["long_compiles"] for run in runs]),
+        "longest_compile_ms": max(run["longest_compile_ms"] for run in runs),
         "median_make_s": median([run["make_s"] for run in runs]),
         "median_upgrade_s": median([run["upgrade_s"] for run in runs]),
     }
