@@ -118,6 +118,7 @@ def distribution(runs: list[Json]) -> Json:
         # and how long the loop's thread waited for a CPU meanwhile (see scene.LagProbe)
         "worst_cpu_ms": worst["max_lag_cpu_ms"],
         "worst_cpu_wait_ms": worst["max_lag_cpu_wait_ms"],
+        "max_busy_lag_ms": max(run["max_busy_lag_ms"] for run in runs),
         "lags_over_10ms": sum(run["lags_over_10ms"] for run in runs),
         "lags_over_10ms_busy": sum(run["lags_over_10ms_busy"] for run in runs),
         "lags_over_10ms_starved": sum(run["lags_over_10ms_starved"] for run in runs),

@@ -86,10 +86,13 @@ class LagProbe:
 def _stall_causes(samples: list[tuple[float, float, float, float]], interval: float) -> Json:
     """Wake-ups over 10 ms late: ``busy`` when the process used CPU for half the window or
     more (our threads: the loop itself, or a worker holding the GIL), ``starved`` when it
-    ran less than that (the machine's other load kept it off the CPUs)."""
+    ran less than that (the machine's other load kept it off the CPUs); and the largest
+    lag of a busy wake-up, whatever its size (our share of the tail on a loaded machine)."""
+    busy_all = [s for s in samples if s[2] >= (s[1] + interval) / 2]
     stalls = [s for s in samples if s[1] > 0.010]
     busy = [s for s in stalls if s[2] >= (s[1] + interval) / 2]
     return {
+        "max_busy_lag_ms": ms(max((s[1] for s in busy_all), default=0.0)),
         "lags_over_10ms": len(stalls),
         "lags_over_10ms_busy": len(busy),
         "lags_over_10ms_starved": len(stalls) - len(busy),
