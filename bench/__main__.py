@@ -29,13 +29,13 @@ TARGETS = {
 
 
 def loop_health(sizes: Sizes, common: list[str], tmp: Path) -> Json:
-    runs: Json = {}
-    for layout in ("big", "many"):
-        for mode in ("thread", "loop", "thread-gc-frozen"):
-            args = ["--layout", layout, "--mode", mode, *common]
-            runs[f"{layout}_{mode}"] = run_child(
-                "loop_health", args, tmp / f"lh-{layout}-{mode}.json"
-            )
+    from .loop_health import run_all
+
+    def one(layout: str, mode: str, index: int) -> Json:
+        args = ["--layout", layout, "--mode", mode, *common]
+        return run_child("loop_health", args, tmp / f"lh-{layout}-{mode}-{index}.json")
+
+    runs = run_all(sizes, one)
     worst = max(runs[f"{layout}_thread"]["max_lag_ms"] for layout in ("big", "many"))
     return {"value": worst, "unit": "ms", "runs": runs}
 
@@ -80,12 +80,20 @@ def details(name: str, figure: Json) -> str:
         runs = figure["runs"]
         parts = []
         for layout in ("big", "many"):
-            t, lo, fz = (runs[f"{layout}_{m}"] for m in ("thread", "loop", "thread-gc-frozen"))
+            t, lo = runs[f"{layout}_thread"], runs[f"{layout}_loop"]
             parts.append(
-                f"{layout} ({t['tables']} tables/{t['cogs']} cogs): lag thread {t['max_lag_ms']}"
-                f" / on-loop {lo['max_lag_ms']} / thread+gc.freeze {fz['max_lag_ms']} ms; "
-                f"heartbeat gap {t['max_heartbeat_gap_ms']} / {lo['max_heartbeat_gap_ms']} / "
-                f"{fz['max_heartbeat_gap_ms']} ms; longest GC pause {t['max_gc_pause_ms']} ms"
+                f"{layout} ({t['tables']} tables/{t['cogs']} cogs, {t['runs']} runs): max lag "
+                f"thread {t['max_lag_ms']} (median {t['median_max_lag_ms']}, p99 "
+                f"{t['median_p99_lag_ms']}) / on-loop {lo['max_lag_ms']} (median "
+                f"{lo['median_max_lag_ms']}, p99 {lo['median_p99_lag_ms']}) ms; largest lag with "
+                f"the process busy {t['max_busy_lag_ms']} / {lo['max_busy_lag_ms']} ms; worst "
+                f"thread stall: process CPU {t['worst_cpu_ms']} ms, loop thread waiting for a CPU "
+                f"{t['worst_cpu_wait_ms']} ms; lags > 10 ms {t['lags_over_10ms']} (process busy "
+                f"{t['lags_over_10ms_busy']}, starved {t['lags_over_10ms_starved']}); compile() "
+                f"calls over 5 ms per run {t['median_long_compiles']} (longest "
+                f"{t['longest_compile_ms']} ms); "
+                "heartbeat gap "
+                f"{t['max_heartbeat_gap_ms']} / {lo['max_heartbeat_gap_ms']} ms"
             )
         return " | ".join(parts)
     if name == "ack_time":

@@ -40,6 +40,7 @@ class Sizes:
     overhead_runs: int = 3
     heartbeat_interval: float = 0.1
     probe_interval: float = 0.005
+    loop_runs: int = 5
     backup_mb: int = 100
     backup_runs: int = 3
 
@@ -59,6 +60,7 @@ class Sizes:
             overhead_runs=1,
             backup_mb=2,
             backup_runs=1,
+            loop_runs=1,
         )
 
     def as_json(self) -> Json:

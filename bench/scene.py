@@ -31,20 +31,29 @@ class LagProbe:
 
     A wake-up later than asked means something held the event loop for that long: the
     same delay every other task (the gateway heartbeat, interaction handling) suffers.
+    Each sample also keeps the CPU time the whole process used meanwhile (all threads) and
+    how long the loop's thread sat runnable without a CPU (the kernel's run-queue wait). A
+    late wake-up with the process busy for most of it is work of ours holding the loop (or
+    the GIL); one with the process mostly not running is the machine's other load (a worker
+    descheduled while it holds the GIL stretches a stall of ours the same way).
     """
 
     def __init__(self, interval: float = 0.005) -> None:
         self.interval = interval
-        self.samples: list[tuple[float, float]] = []  # (wake-up time, overshoot)
+        # (wake-up time, overshoot, process CPU seconds, run-queue wait seconds meanwhile)
+        self.samples: list[tuple[float, float, float, float]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             start = loop.time()
+            cpu, waited = time.process_time(), _run_queue_wait()
             await asyncio.sleep(self.interval)
             now = loop.time()
-            self.samples.append((time.monotonic(), max(0.0, now - start - self.interval)))
+            lag = max(0.0, now - start - self.interval)
+            used = time.process_time() - cpu
+            self.samples.append((time.monotonic(), lag, used, _run_queue_wait() - waited))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="bench: lag probe")
@@ -56,15 +65,47 @@ class LagProbe:
                 await self._task
 
     def between(self, start: float, end: float) -> list[float]:
-        return [lag for at, lag in self.samples if start <= at <= end]
+        return [lag for at, lag, _, _ in self.samples if start <= at <= end]
 
     def summary(self, start: float, end: float) -> Json:
-        lags = self.between(start, end)
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        lags = [lag for _, lag, _, _ in inside]
+        worst = max(inside, key=lambda s: s[1], default=(0.0, 0.0, 0.0, 0.0))
         return {
-            "max_lag_ms": ms(max(lags, default=0.0)),
+            "max_lag_ms": ms(worst[1]),
             "p99_lag_ms": ms(percentile(lags, 99)),
             "samples": len(lags),
+            # the worst wake-up: CPU the process used meanwhile, and how long the loop's
+            # thread waited for a CPU
+            "max_lag_cpu_ms": ms(worst[2]),
+            "max_lag_cpu_wait_ms": ms(worst[3]),
+            **_stall_causes(inside, self.interval),
         }
+
+
+def _stall_causes(samples: list[tuple[float, float, float, float]], interval: float) -> Json:
+    """Wake-ups over 10 ms late: ``busy`` when the process used CPU for half the window or
+    more (our threads: the loop itself, or a worker holding the GIL), ``starved`` when it
+    ran less than that (the machine's other load kept it off the CPUs); and the largest
+    lag of a busy wake-up, whatever its size (our share of the tail on a loaded machine)."""
+    busy_all = [s for s in samples if s[2] >= (s[1] + interval) / 2]
+    stalls = [s for s in samples if s[1] > 0.010]
+    busy = [s for s in stalls if s[2] >= (s[1] + interval) / 2]
+    return {
+        "max_busy_lag_ms": ms(max((s[1] for s in busy_all), default=0.0)),
+        "lags_over_10ms": len(stalls),
+        "lags_over_10ms_busy": len(busy),
+        "lags_over_10ms_starved": len(stalls) - len(busy),
+    }
+
+
+def _run_queue_wait() -> float:
+    """Seconds this thread has spent runnable but not running (Linux schedstat; else 0)."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as stats:
+            return int(stats.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 class GcWatch:

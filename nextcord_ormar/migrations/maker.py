@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import sqlalchemy
@@ -21,8 +22,8 @@ from .naming import next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
 from .owned import order_drops, removed_tables
 from .renames import Rename, apply_renames, unanswered_warnings
-from .render import ScriptCheckError, verify_script
 from .results import MakeResult
+from .script_check import ScriptCheckError, verify_script
 from .scripts import AppScripts
 
 __all__ = ["make_migration"]
@@ -88,7 +89,7 @@ def make_migration(
     script_obj = generated[0] if isinstance(generated, list) else generated
     assert script_obj is not None
     path = Path(script_obj.path)
-    _refuse_unrunnable(path, app.name)
+    _refuse_unrunnable(path, script_obj.module, app.name)
     name = captured["message"]
     path = _rename_safely(path, f"{rev_id}_{slugify(name) or 'migration'}.py")
     return MakeResult(
@@ -105,10 +106,10 @@ def make_migration(
     )
 
 
-def _refuse_unrunnable(path: Path, app: str) -> None:
-    """Delete a just-written script that could not run, and say why (see :mod:`.render`)."""
+def _refuse_unrunnable(path: Path, module: ModuleType, app: str) -> None:
+    """Delete a just-written script that could not run, and say why (see :mod:`.script_check`)."""
     try:
-        verify_script(path)
+        verify_script(path, module)
     except ScriptCheckError as exc:
         path.unlink(missing_ok=True)
         raise MigrationError(
