@@ -109,8 +109,11 @@ class Registry:
         return result
 
     def _direct_dependencies(self) -> dict[str, set[str]]:
-        known = self.recorded_dependencies
-        return {n: known[n] if n in known else a.dependencies for n, a in self._apps.items()}
+        found: dict[str, set[str]] = {}
+        for name, app in self._apps.items():
+            recorded = self.recorded_dependencies.get(name)
+            found[name] = app.dependencies if recorded is None else recorded
+        return found
 
     def with_dependencies(self, names: Iterable[str]) -> list[OrmarApp]:
         """The apps called ``names`` and every app they depend on, in dependency order."""
