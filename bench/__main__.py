@@ -94,7 +94,8 @@ def details(name: str, figure: Json) -> str:
         text = (
             f"ours nxalembic migrate {figure['ours_cli_0_s']}s -> {figure[f'ours_cli_{n}_s']}s; "
             f"engine make alone {figure['ours_engine_0_s']}s -> {figure[f'ours_engine_{n}_s']}s "
-            f"({figure['ours_engine_ratio']}x)"
+            f"({figure['ours_engine_ratio']}x, CPU {figure['ours_engine_cpu_ratio']}x; "
+            "target <= 1.2x)"
         )
         orig = figure["original"]
         if isinstance(orig, dict):
