@@ -228,9 +228,10 @@ class Cli(WriteCommands, BackupCommands):
             await self.bot.disconnect_database()
 
     def _find_bot(self, config: ProjectConfig) -> DatabaseBotMixin | RecordedBot:
-        """The bot: imported, or for a read-only command as recorded at the last import."""
+        """The bot: imported, or for a read-only command as recorded at the last import
+        (not with ``--verbose``, which shows what importing the bot logs and warns)."""
         taken = stamp(config)
-        if _canonical(self.args.command) in READ_ONLY_COMMANDS:
+        if _canonical(self.args.command) in READ_ONLY_COMMANDS and not self.verbose:
             recalled = recall(config, taken)
             if recalled is not None:
                 return recalled

@@ -92,9 +92,12 @@ def test_read_only_commands_reuse_the_recorded_bot_until_a_file_changes(
     project.ok("heads")
     assert imports(project) == 3
 
-    # A command that compares the models or writes always imports the bot.
+    # A command that compares the models or writes always imports the bot, and so does
+    # --verbose (which shows what the import logs and warns).
     assert project.nx("check").code == 1
     assert imports(project) == 4
+    project.ok("current", "-v")
+    assert imports(project) == 5
 
 
 def test_a_changed_environment_or_cache_no_imports_the_bot_again(
