@@ -115,8 +115,9 @@ def details(name: str, figure: Json) -> str:
     if name == "cli_startup":
         return (
             f"nxalembic current {figure['nxalembic_current_s']}s, alembic current "
-            f"{figure['alembic_current_s']}s; import nextcord+ormar alone "
-            f"{figure['import_nextcord_ormar_libs_s']}s"
+            f"{figure['alembic_current_s']}s; CPU {figure['nxalembic_current_cpu_s']}s / "
+            f"{figure['alembic_current_cpu_s']}s ({figure['cpu_ratio']}x); import "
+            f"nextcord+ormar alone {figure['import_nextcord_ormar_libs_s']}s"
         )
     return (
         f"engine {figure['engine_s']}s (make {figure['engine_make_s']} + upgrade "
