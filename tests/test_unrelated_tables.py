@@ -1,9 +1,9 @@
 """Tables no app owns cost ``make`` nothing it can avoid: its own checks ask by name.
 
-``make`` used to list every table of the database three times (creating the ledger if
-missing, looking for nextcord-ormar 0.3 traces, and Alembic's comparison); the engine's own
-two checks now ask for the tables they mean, so only Alembic's comparison lists the
-database's tables, and only the app's own tables are reflected. The statements each
+``make`` used to list every table of the database twice (looking for nextcord-ormar 0.3
+traces, and Alembic's comparison); the 0.3 check now asks for the app's version table by
+name, so only Alembic's comparison lists the database's tables, and only the app's own
+tables are reflected. The statements each
 database receives are recorded (every engine, including the worker thread's own).
 """
 

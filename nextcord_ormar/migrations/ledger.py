@@ -35,13 +35,8 @@ def checksum(path: Path) -> str:
 
 
 def ensure(conn: Connection) -> None:
-    """Create the ledger table if it is missing (idempotent).
-
-    Asks for this one table (``create_all(checkfirst=True)`` lists every table of the
-    database, whose cost grows with tables no app owns).
-    """
-    if not sqlalchemy.inspect(conn).has_table(LEDGER_TABLE):
-        _metadata.create_all(conn, checkfirst=False)
+    """Create the ledger table if it is missing (idempotent)."""
+    _metadata.create_all(conn, checkfirst=True)
 
 
 def record(conn: Connection, app: str, revision: str, path: Path) -> None:
