@@ -108,7 +108,8 @@ def details(name: str, figure: Json) -> str:
         text = (
             f"ours nxalembic migrate {figure['ours_cli_0_s']}s -> {figure[f'ours_cli_{n}_s']}s; "
             f"engine make alone {figure['ours_engine_0_s']}s -> {figure[f'ours_engine_{n}_s']}s "
-            f"({figure['ours_engine_ratio']}x)"
+            f"({figure['ours_engine_ratio']}x, CPU {figure['ours_engine_cpu_ratio']}x; "
+            "target <= 1.2x)"
         )
         orig = figure["original"]
         if isinstance(orig, dict):
@@ -134,8 +135,9 @@ def details(name: str, figure: Json) -> str:
     if name == "cli_startup":
         return (
             f"nxalembic current {figure['nxalembic_current_s']}s, alembic current "
-            f"{figure['alembic_current_s']}s; import nextcord+ormar alone "
-            f"{figure['import_nextcord_ormar_libs_s']}s"
+            f"{figure['alembic_current_s']}s; CPU {figure['nxalembic_current_cpu_s']}s / "
+            f"{figure['alembic_current_cpu_s']}s ({figure['cpu_ratio']}x); import "
+            f"nextcord+ormar alone {figure['import_nextcord_ormar_libs_s']}s"
         )
     return (
         f"engine {figure['engine_s']}s (make {figure['engine_make_s']} + upgrade "

@@ -7,6 +7,7 @@ the same scripts. The bot module ``nxalembic`` imports is the usual one (nextcor
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import time
@@ -70,16 +71,41 @@ def downgrade():
 '''
 
 
-def timed_runs(cmd: list[str], cwd: Path, runs: int) -> list[float]:
-    times = []
+Command = tuple[list[str], Path, Path | None]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_runs(commands: list[Command], runs: int) -> list[tuple[list[float], list[float]]]:
+    """Each ``(cmd, cwd, pycache)`` once to warm up, then ``runs`` rounds taking turns (so a
+    busy moment of a shared machine weighs on all alike); per command, the wall times and
+    the CPU times (user + system) of the runs.
+
+    With ``pycache``, Python writes and reads bytecode there (the warm-up fills it), as an
+    installed package has its own; without, the environment's setting stands.
+    """
+    prepared = []
+    for cmd, cwd, pycache in commands:
+        env = child_env(cwd)
+        if pycache is not None:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(pycache)
+        prepared.append((cmd, cwd, env))
+    times: list[tuple[list[float], list[float]]] = [([], []) for _ in commands]
     for attempt in range(runs + 1):
-        start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=cwd, env=child_env(cwd), capture_output=True, text=True)
-        took = time.perf_counter() - start
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed: {(done.stderr or done.stdout)[-500:]}")
-        if attempt:
-            times.append(took)
+        for index, (cmd, cwd, env) in enumerate(prepared):
+            start, start_cpu = time.perf_counter(), _children_cpu()
+            done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+            took, took_cpu = time.perf_counter() - start, _children_cpu() - start_cpu
+            if done.returncode != 0:
+                tail = (done.stderr or done.stdout)[-500:]
+                raise RuntimeError(f"{' '.join(cmd)} failed: {tail}")
+            if attempt:
+                times[index][0].append(took)
+                times[index][1].append(took_cpu)
     return times
 
 
@@ -110,18 +136,36 @@ def run(backend: str, sizes: Sizes, folder: Path) -> Json:
             ),
             encoding="utf-8",
         )
-        ours = timed_runs([str(bin_dir / "nxalembic"), "current"], project, sizes.cli_runs)
-        theirs = timed_runs([str(bin_dir / "alembic"), "current"], plain, sizes.cli_runs)
-        # What importing the bot's own libraries costs, which plain Alembic never pays.
-        imports = timed_runs(
-            [sys.executable, "-c", "import nextcord, ormar"], project, sizes.cli_runs
+        cache = folder / "pycache"
+        nxalembic, alembic = (
+            [str(bin_dir / "nxalembic"), "current"],
+            [str(bin_dir / "alembic"), "current"],
         )
+        ours_runs, theirs_runs, compiling, imports = timed_runs(
+            [
+                (nxalembic, project, cache),
+                (alembic, plain, cache),
+                # A source checkout run with PYTHONDONTWRITEBYTECODE=1: every run compiles
+                # nextcord-ormar's modules (Alembic's come with bytecode).
+                (nxalembic, project, None),
+                # What importing the bot's own libraries costs, which plain Alembic never pays.
+                ([sys.executable, "-c", "import nextcord, ormar"], project, cache),
+            ],
+            sizes.cli_runs,
+        )
+    (ours, ours_cpu), (theirs, theirs_cpu) = ours_runs, theirs_runs
     return {
         "runs": sizes.cli_runs,
         "nxalembic_current_s": round(median(ours), 3),
         "alembic_current_s": round(median(theirs), 3),
         "ratio": round(median(ours) / median(theirs), 2),
-        "import_nextcord_ormar_libs_s": round(median(imports), 3),
+        # CPU time (user + system) of the commands: less swayed by other work on a shared
+        # machine than wall time.
+        "nxalembic_current_cpu_s": round(median(ours_cpu), 3),
+        "alembic_current_cpu_s": round(median(theirs_cpu), 3),
+        "cpu_ratio": round(median(ours_cpu) / median(theirs_cpu), 2),
+        "nxalembic_current_compiling_s": round(median(compiling[0]), 3),
+        "import_nextcord_ormar_libs_s": round(median(imports[0]), 3),
     }
 
 

@@ -7,18 +7,23 @@ prefix and their own migration history. :class:`Bot` owns the database connectio
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .apps import AppConfig, AppModel, OrmarApp, Registry, metadata, registry
-from .bot import AutoShardedBot, Bot, DatabaseConnectError
 from .database import BotDatabase, database, mask_url, normalize_url
 from .errors import (
     AppConflictError,
     AppNameError,
+    DatabaseConnectError,
     DatabaseNotConfiguredError,
     DatabaseURLError,
     DriverMissingError,
     NextcordOrmarError,
     UnknownAppError,
 )
+
+if TYPE_CHECKING:
+    from .bot import AutoShardedBot, Bot
 
 __version__ = "0.4.0.dev0"
 
@@ -45,3 +50,13 @@ __all__ = [
     "normalize_url",
     "registry",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``Bot`` and ``AutoShardedBot`` import nextcord: only when asked for (``nxalembic``'s
+    read-only commands never are)."""
+    if name in ("Bot", "AutoShardedBot"):
+        from . import bot
+
+        return getattr(bot, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,6 +26,8 @@ class Registry:
         self.database = database
         self._apps: dict[str, OrmarApp] = {}
         self._owners: dict[str, OrmarApp] | None = None
+        #: Dependencies known without the models (nxalembic's recorded apps); by app name.
+        self.recorded_dependencies: dict[str, set[str]] = {}
 
     def create(
         self,
@@ -95,7 +97,7 @@ class Registry:
         """Apps in foreign-key dependency order (referenced apps first); ties by name."""
         chosen = [self.get(n) for n in names] if names is not None else list(self._apps.values())
         pending = {app.name: app for app in chosen}
-        direct = {name: app.dependencies for name, app in self._apps.items()}
+        direct = self._direct_dependencies()
         deps = {name: _reachable(name, direct) & pending.keys() for name in pending}
         result: list[OrmarApp] = []
         while pending:
@@ -106,10 +108,17 @@ class Registry:
                 result.append(pending.pop(name))
         return result
 
+    def _direct_dependencies(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for name, app in self._apps.items():
+            recorded = self.recorded_dependencies.get(name)
+            found[name] = app.dependencies if recorded is None else recorded
+        return found
+
     def with_dependencies(self, names: Iterable[str]) -> list[OrmarApp]:
         """The apps called ``names`` and every app they depend on, in dependency order."""
         chosen = {self.get(name).name for name in names}
-        direct = {name: app.dependencies for name, app in self._apps.items()}
+        direct = self._direct_dependencies()
         for name in list(chosen):
             chosen |= _reachable(name, direct)
         return self.ordered(sorted(chosen))

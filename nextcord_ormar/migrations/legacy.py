@@ -58,12 +58,19 @@ class LegacyState:
 
 
 def detect(conn: Connection, apps: list[OrmarApp]) -> dict[str, LegacyState]:
-    """The apps among ``apps`` with 0.3 traces and no version table of their own yet."""
-    names = set(sqlalchemy.inspect(conn).get_table_names())
+    """The apps among ``apps`` with 0.3 traces and no version table of their own yet.
+
+    An app with its version table is asked about by name; the database's tables are listed
+    (once) only for the others, so the cost does not grow with tables no app owns.
+    """
+    inspector = sqlalchemy.inspect(conn)
+    names: set[str] | None = None
     found: dict[str, LegacyState] = {}
     for app in apps:
-        if app.version_table in names:
+        if inspector.has_table(app.version_table):
             continue
+        if names is None:
+            names = set(inspector.get_table_names())
         version = legacy_version_table(app.name)
         tables = tuple(sorted(n for n in names if n.startswith(f"{app.name}.")))
         if version in names or tables:

@@ -17,10 +17,9 @@ import traceback
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..apps import OrmarApp
-from ..bot import DatabaseBotMixin
 from ..errors import ConfigError, NextcordOrmarError, NotConfirmedError, UsageError, first_line
 from ..migrations import MigrationEngine
 from ..migrations.naming import clean_message
@@ -32,7 +31,11 @@ from .commands import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .history import compared_with, renames, wants_replay
 from .parser import PROG, parser
 from .project import ProjectConfig, load_bot, read_config
+from .recall import READ_ONLY_COMMANDS, RecordedBot, recall, recording, remember, stamp
 from .writes import WriteCommands
+
+if TYPE_CHECKING:
+    from ..bot import DatabaseBotMixin
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -101,7 +104,7 @@ class Cli(WriteCommands, BackupCommands):
         self.verbose = bool(args.verbose)
         self.scrub = Scrubber(args.database_url)
         self.scrub.add(getattr(args, "replay_url", None))
-        self.bot: DatabaseBotMixin | None = None
+        self.bot: DatabaseBotMixin | RecordedBot | None = None
         self.engine: MigrationEngine | None = None
         self.config: ProjectConfig | None = None
 
@@ -189,7 +192,7 @@ class Cli(WriteCommands, BackupCommands):
         self._check_arguments()
         self.config = read_config(self.args.config)
         self.scrub.add(self.config.replay_url)
-        bot = load_bot(self.config)
+        bot = self._find_bot(self.config)
         self.bot = bot
         self.scrub.add(bot.database.sa_url)
         if self.args.database_url:
@@ -223,6 +226,20 @@ class Cli(WriteCommands, BackupCommands):
             return await handler(engine)
         finally:
             await self.bot.disconnect_database()
+
+    def _find_bot(self, config: ProjectConfig) -> DatabaseBotMixin | RecordedBot:
+        """The bot: imported, or for a read-only command as recorded at the last import
+        (not with ``--verbose``, which shows what importing the bot logs and warns)."""
+        taken = stamp(config)
+        if _canonical(self.args.command) in READ_ONLY_COMMANDS and not self.verbose:
+            recalled = recall(config, taken)
+            if recalled is not None:
+                return recalled
+        with recording() as recorder:
+            bot = load_bot(config)
+        if bot.registry.apps:
+            remember(config, taken, bot, recorder)
+        return bot
 
     def _check_arguments(self) -> None:
         """Combinations argparse cannot express, checked before anything is imported."""

@@ -14,10 +14,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..bot import DatabaseBotMixin
 from ..errors import ConfigError, NextcordOrmarError, first_line
+
+if TYPE_CHECKING:
+    from ..bot import DatabaseBotMixin
 
 __all__ = ["DEFAULT_CONFIG", "SECTION", "ConfigError", "ProjectConfig", "load_bot", "read_config"]
 
@@ -36,6 +38,9 @@ class ProjectConfig:
     bot: str
     #: The server ``--replay`` creates its scratch database on (default: the bot's own).
     replay_url: str | None = None
+    #: Whether read-only commands may use what the last import of the bot recorded
+    #: (``cache = no`` turns it off; see :mod:`.recall`).
+    cache: bool = True
 
 
 def read_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
@@ -71,7 +76,11 @@ def read_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
         hints = "; ".join(what[k] for k in missing)
         raise ConfigError(f"[{SECTION}] in {file} lacks {keys} ({hints})")
     replay_url = parser.get(SECTION, "replay_url", fallback="").strip() or None
-    return ProjectConfig(file, values["module"], values["bot"], replay_url)
+    try:
+        cache = parser.getboolean(SECTION, "cache", fallback=True)
+    except ValueError:
+        raise ConfigError(f"[{SECTION}] in {file}: 'cache' must be yes or no") from None
+    return ProjectConfig(file, values["module"], values["bot"], replay_url, cache)
 
 
 class _LoginAtImport(ConfigError):
@@ -128,6 +137,8 @@ def load_bot(config: ProjectConfig) -> DatabaseBotMixin:
     The import loads the bot's extensions (as the module does at import), which creates
     the cogs' apps in the registry. Nothing connects to Discord or to the database.
     """
+    from .. import bot as bot_module  # nextcord: only when the bot is really imported
+
     for place in reversed(_search_path(config)):
         if place not in sys.path:
             sys.path.insert(0, place)
@@ -147,7 +158,7 @@ def load_bot(config: ProjectConfig) -> DatabaseBotMixin:
             f"module {config.module!r} has no {config.bot!r}; set 'bot' in "
             f"{config.path.name} to the name of your nextcord_ormar.Bot"
         ) from None
-    if not isinstance(obj, DatabaseBotMixin):
+    if not isinstance(obj, bot_module.DatabaseBotMixin):
         kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
         raise ConfigError(
             f"{config.module}.{config.bot} is a {kind}, not a nextcord_ormar bot; create it "

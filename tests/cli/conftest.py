@@ -23,3 +23,11 @@ def sqlite_project(tmp_path: Path) -> BotProject:
     bot_project = BotProject(tmp_path / "bot", f"sqlite:///{tmp_path / 'bot.sqlite3'}")
     bot_project.write_ini()
     return bot_project
+
+
+@pytest.fixture(autouse=True)
+def _own_nxalembic_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """What nxalembic records about a bot goes to the test's folder, not the user's cache."""
+    cache = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache

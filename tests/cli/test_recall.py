@@ -1,0 +1,153 @@
+"""Read-only commands answer from what the last import of the bot recorded, while it holds.
+
+``current``, ``history``, ``heads`` and ``show`` need only the apps' names, folders and order
+and the database URL; after an import nxalembic records them with what they came from (the
+project's files, the environment, the ini file) and later read-only commands use them
+instead of importing the bot, until any of those changes. Here the bot module counts its
+own imports in ``imports.log``, so each test sees when nxalembic imported it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.cli.project import BOT_MODULE, BotProject
+
+MEMBERS = """
+class Member(AppModel):
+    ormar_config = app.config()
+    id: int = ormar.Integer(primary_key=True)
+    name: str = ormar.String(max_length=50)
+"""
+
+AWARDS = """
+class Award(AppModel):
+    ormar_config = app.config()
+    id: int = ormar.Integer(primary_key=True)
+    member = ormar.ForeignKey(Member)
+"""
+
+COUNTING_BOT = """\
+import os
+
+import nextcord
+from nextcord_ormar import Bot
+
+# os.open: nxalembic notes the files a bot reads with open(); this one is only a counter.
+log = os.open("imports.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+os.write(log, b"imported\\n")
+os.close(log)
+
+bot = Bot(database_url={url}, intents=nextcord.Intents.none())
+bot.load_extension("cogs.economy")
+bot.load_extension("cogs.awards")
+"""
+
+
+def counting_bot(project: BotProject, url: str | None = None) -> None:
+    """Two cogs (``awards`` references ``economy``, so comes after it); ``url`` is Python."""
+    project.write_cog("economy", MEMBERS)
+    project.write_cog("awards", AWARDS, imports="from cogs.economy import Member")
+    project.write(f"{BOT_MODULE}.py", COUNTING_BOT.format(url=url or repr(project.db_url)))
+
+
+def imports(project: BotProject) -> int:
+    log = project.root / "imports.log"
+    return len(log.read_text(encoding="utf-8").splitlines()) if log.exists() else 0
+
+
+def test_read_only_commands_reuse_the_recorded_bot_until_a_file_changes(
+    sqlite_project: BotProject,
+) -> None:
+    project = sqlite_project
+    counting_bot(project)
+    project.ok("migrate")
+    project.ok("upgrade")
+    assert imports(project) == 2
+
+    for args in (["current"], ["history"], ["heads"], ["show", "economy", "0001"]):
+        project.ok(*args)
+    assert imports(project) == 2  # answered from what ``upgrade`` recorded
+    current = project.ok("current")
+    assert current.out.splitlines() == ["economy: 0001 (head)", "awards: 0001 (head)"]
+    assert project.ok("history").out.splitlines() == [
+        "economy (cogs/economy/migrations):",
+        "  0001 create members [applied, head]",
+        "awards (cogs/awards/migrations):",
+        "  0001 create awards [applied, head]",
+    ]
+    unknown = project.nx("current", "--app", "shop")
+    assert unknown.code == 2
+    assert "unknown app 'shop' (known apps: awards, economy)" in unknown.err
+    assert imports(project) == 2
+
+    # A changed cog is imported again; what the import finds is recorded for next time.
+    project.write_cog("economy", MEMBERS + "    nickname: str = ormar.String(max_length=20)\n")
+    assert project.ok("current").out == current.out
+    assert imports(project) == 3
+    project.ok("heads")
+    assert imports(project) == 3
+
+    # A command that compares the models or writes always imports the bot, and so does
+    # --verbose (which shows what the import logs and warns).
+    assert project.nx("check").code == 1
+    assert imports(project) == 4
+    project.ok("current", "-v")
+    assert imports(project) == 5
+
+
+def test_a_changed_environment_or_cache_no_imports_the_bot_again(
+    sqlite_project: BotProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = sqlite_project
+    counting_bot(project, url='os.environ["BOT_DB"]')
+    monkeypatch.setenv("BOT_DB", project.db_url)
+    project.ok("migrate")
+    project.ok("upgrade")
+    assert project.ok("current").out.startswith("economy: 0001 (head)")
+    assert imports(project) == 2
+
+    # The URL comes from the environment: another value is another database.
+    monkeypatch.setenv("BOT_DB", f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    other = project.ok("current")
+    assert "economy: 0001 (head)" not in other.out
+    assert imports(project) == 3
+    monkeypatch.setenv("BOT_DB", project.db_url)
+    project.ok("current")
+    assert imports(project) == 3  # each environment keeps its own record
+
+    project.write("nxalembic.ini", f"[nxalembic]\nmodule = {BOT_MODULE}\nbot = bot\ncache = no\n")
+    project.ok("current")
+    project.ok("current")
+    assert imports(project) == 5
+
+
+def test_the_record_is_private_and_outside_the_project(
+    sqlite_project: BotProject, tmp_path: Path
+) -> None:
+    project = sqlite_project
+    counting_bot(project)
+    project.ok("migrate")
+    records = list((tmp_path / "xdg-cache").rglob("*.json"))
+    assert len(records) == 1
+    assert stat.S_IMODE(records[0].stat().st_mode) == 0o600
+    assert not [p for p in project.root.rglob("*") if p.suffix == ".json"]
+
+
+def test_a_database_that_does_not_answer_fails_alike_with_a_recorded_bot(
+    sqlite_project: BotProject, tmp_path: Path
+) -> None:
+    project = sqlite_project
+    missing = tmp_path / "no-such-folder" / "bot.sqlite3"
+    counting_bot(project, url=repr(f"sqlite:///{missing}"))
+    imported = project.nx("current")
+    recalled = project.nx("current")
+    assert imports(project) == 1
+    assert imported.code == recalled.code == 1
+    assert "could not connect to the database" in imported.err
+    assert recalled.err == imported.err
+    assert not os.path.exists(missing)
