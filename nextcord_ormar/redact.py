@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote
 
 from sqlalchemy.engine import URL, make_url
 
-__all__ = ["MASK", "Scrubber", "mask_url", "repair_url", "scrub", "secrets_of"]
+__all__ = ["MASK", "Scrubber", "is_secret_key", "mask_url", "repair_url", "scrub", "secrets_of"]
 
 #: What a secret is replaced with.
 MASK = "***"
@@ -60,6 +60,11 @@ def _parse(url: str | URL) -> URL | None:
         return make_url(repair_url(url.strip()))
     except Exception:
         return None
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a query or option key names a credential (``password``, ``auth_token`` ...)."""
+    return bool(_SECRET_KEY.search(name))
 
 
 def secrets_of(url: str | URL | None) -> set[str]:

@@ -9,9 +9,10 @@ hash), the ini file and the Python and nextcord-ormar in use. A later read-only 
 uses them (:func:`recall`) only if every one of those is unchanged; otherwise it imports
 the bot as before. ``cache = no`` in ``nxalembic.ini`` turns this off.
 
-The facts include the database URL with its password, so they are kept outside the project
-(never committed with it) in the user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``),
-readable by the user only.
+The facts include the database URL, so they are kept outside the project (never committed
+with it) in the user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``), readable by the
+user only; a URL that carries a credential (a password, a secret in its query string or a
+secret-named engine option) is never written down: then every command imports the bot.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import sqlalchemy
 from ..apps import Registry
 from ..database import BotDatabase
 from ..errors import DatabaseConnectError, first_line
-from ..redact import scrub
+from ..redact import is_secret_key, scrub, secrets_of
 from .project import ProjectConfig
 
 __all__ = [
@@ -169,12 +170,16 @@ def remember(config: ProjectConfig, taken: dict[str, Any], bot: Any, recorder: R
     """Write down the loaded bot's apps and database (quietly give up if it cannot)."""
     if not config.cache or config.module in recorder.modules_before:
         return  # a module imported before (in this process) was not read now: nothing to go by
+    url = bot.database.sa_url
+    options = getattr(bot, "_database_options", {})
+    if _carries_credential(url, options):
+        return  # never written to disk: read-only commands import the bot each time
     registry: Registry = bot.registry
     facts = {
         **taken,
         "files": recorder.digests,
-        "url": bot.database.sa_url.render_as_string(hide_password=False),
-        "options": getattr(bot, "_database_options", {}),
+        "url": url.render_as_string(hide_password=False),
+        "options": options,
         "apps": [
             {
                 "name": app.name,
@@ -198,6 +203,22 @@ def remember(config: ProjectConfig, taken: dict[str, Any], bot: Any, recorder: R
         _prune(path.parent)
     except (OSError, TypeError, ValueError):
         return  # engine options that are not data, an unwritable cache: import next time
+
+
+def _carries_credential(url: Any, options: Any) -> bool:
+    """A password or secret in the URL, or a secret-named key anywhere in the options."""
+    if secrets_of(url):
+        return True
+    pending = [options]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+            if any(is_secret_key(str(key)) for key in value):
+                return True
+        elif isinstance(value, list | tuple):
+            pending.extend(value)
+    return False
 
 
 def _prune(folder: Path) -> None:

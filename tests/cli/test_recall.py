@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,3 +152,28 @@ def test_a_database_that_does_not_answer_fails_alike_with_a_recorded_bot(
     assert "could not connect to the database" in imported.err
     assert recalled.err == imported.err
     assert not os.path.exists(missing)
+
+
+@pytest.mark.parametrize(
+    "url_of",
+    [
+        lambda path: f"sqlite:///{path}?password=hunter2-recall",
+        lambda path: f"sqlite:///{path}?sslkey=x&auth_token=hunter2-recall",
+    ],
+    ids=["query-password", "query-token"],
+)
+def test_a_url_with_a_credential_is_never_written_down(
+    sqlite_project: BotProject, tmp_path: Path, url_of: Any
+) -> None:
+    """The record lives on disk: a URL carrying a credential is not recorded at all, and
+    read-only commands import the bot each time instead."""
+    project = sqlite_project
+    counting_bot(project, url=repr(url_of(tmp_path / "secret.sqlite3")))
+    project.ok("migrate")
+    project.ok("upgrade")
+    assert project.ok("current").out.startswith("economy: 0001 (head)")
+    assert imports(project) == 3  # nothing recorded to answer from
+    cache = tmp_path / "xdg-cache"
+    written = [p for p in cache.rglob("*") if p.is_file()] if cache.exists() else []
+    assert not [p for p in written if "hunter2-recall" in p.read_text(errors="replace")]
+    assert not written
