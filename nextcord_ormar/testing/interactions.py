@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .commands import OptionType
 from .handles import InteractionHandle
-from .messages import RecordedFile, RecordedMessage
+from .messages import Limits, RecordedFile, RecordedMessage
 from .models import Channel, ChannelType, Guild, Member, Role, User
 
 if TYPE_CHECKING:
-    from .server import LocalDiscord
+    from .cdn import Cdn
+    from .commands import CommandStore
+    from .server import Clock
+    from .world import World
 
 __all__ = ["CommandNotAvailable", "Interactions"]
 
@@ -31,10 +34,26 @@ class CommandNotAvailable(LookupError):
 
 
 class Interactions:
-    """Creates interactions and their handles; ``handles``/``by_token`` find them again."""
+    """Creates interactions and their handles; ``handles``/``by_token`` find them again.
 
-    def __init__(self, discord: LocalDiscord) -> None:
-        self._discord = discord
+    Users, guilds and the bot come from ``world``, commands from ``commands``; attachments
+    given as options go to ``cdn``; ``clock`` dates each interaction and ``limits()`` (read
+    when an interaction is made) gives the upload size it announces.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        commands: CommandStore,
+        cdn: Cdn,
+        clock: Clock,
+        limits: Callable[[], Limits],
+    ) -> None:
+        self._world = world
+        self._commands = commands
+        self._cdn = cdn
+        self._clock = clock
+        self._limits = limits
         self.handles: dict[int, InteractionHandle] = {}
         self.by_token: dict[str, InteractionHandle] = {}
 
@@ -74,30 +93,23 @@ class Interactions:
             resolved.setdefault("channels", {})[str(value.id)] = data
             return str(value.id)
         if kind == OptionType.ATTACHMENT and isinstance(value, RecordedFile):
-            attachment_id = self._discord.world.snowflakes.next()
-            stored = RecordedFile(
-                filename=value.filename,
-                data=value.data,
-                id=attachment_id,
-                content_type=value.content_type,
-                description=value.description,
+            stored = self._cdn.add(
+                value.filename, value.data, value.content_type, value.description
             )
-            self._discord.cdn[attachment_id] = stored
-            base = self._discord.base_url
-            url = f"{base}/attachments/{channel.id}/{attachment_id}/{value.filename}"
-            resolved.setdefault("attachments", {})[str(attachment_id)] = {
-                "id": str(attachment_id),
+            url = f"{self._cdn.base_url}/attachments/{channel.id}/{stored.id}/{value.filename}"
+            resolved.setdefault("attachments", {})[str(stored.id)] = {
+                "id": str(stored.id),
                 "filename": value.filename,
                 "size": len(value.data),
                 "url": url,
                 "proxy_url": url,
                 "content_type": value.content_type or "application/octet-stream",
             }
-            return str(attachment_id)
+            return str(stored.id)
         raise TypeError(f"option {name!r} (type {kind}) cannot take {value!r}")
 
     def _permissions_in(self, channel: Channel, guild: Guild | None) -> int:
-        member = guild.get_member(self._discord.world.bot) if guild else None
+        member = guild.get_member(self._world.bot) if guild else None
         return member.permissions if member else 0
 
     def _options(
@@ -204,9 +216,9 @@ class Interactions:
     ) -> Json:
         """The command ``user`` reaches by typing ``/name`` in ``channel``."""
         guild = channel.guild
-        command = self._discord.commands.resolve(name, guild.id if guild else None)
+        command = self._commands.resolve(name, guild.id if guild else None)
         if command is None:
-            registered = [c["name"] for c in self._discord.commands.all()]
+            registered = [c["name"] for c in self._commands.all()]
             raise CommandNotAvailable(f"no command /{name} is registered; registered: {registered}")
         if not check_permissions:
             return command
@@ -243,8 +255,7 @@ class Interactions:
         message: RecordedMessage | None = None,
     ) -> InteractionHandle:
         """Make an interaction payload and its handle (not yet dispatched)."""
-        discord = self._discord
-        world = discord.world
+        world = self._world
         guild = channel.guild
         interaction_id = world.snowflakes.next()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
@@ -259,7 +270,7 @@ class Interactions:
             "version": 1,
             "locale": "en-US",
             "entitlements": [],
-            "attachment_size_limit": discord.limits.upload_bytes,
+            "attachment_size_limit": self._limits().upload_bytes,
         }
         if guild is not None:
             member = guild.get_member(user)
@@ -279,7 +290,7 @@ class Interactions:
             payload["authorizing_integration_owners"] = {"0": str(user.id)}
             payload["context"] = 1
         if message is not None:
-            payload["message"] = message.payload(discord.base_url)
+            payload["message"] = message.payload(self._cdn.base_url)
         handle = InteractionHandle(
             id=interaction_id,
             token=token,
@@ -289,7 +300,7 @@ class Interactions:
             channel=channel,
             payload=payload,
             created_at=time.monotonic(),
-            clock_created_at=discord.clock.now(),
+            clock_created_at=self._clock.now(),
             source_message=message,
         )
         self.handles[interaction_id] = handle

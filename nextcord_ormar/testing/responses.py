@@ -25,7 +25,6 @@ from .messages import (
     MESSAGE_FLAG_LOADING,
     RecordedFile,
     RecordedMessage,
-    UploadedFile,
     check_choices,
     check_message,
     read_body,
@@ -34,7 +33,7 @@ from .messages import (
 if TYPE_CHECKING:
     from .server import LocalDiscord
 
-__all__ = ["InteractionResponses", "store_files"]
+__all__ = ["InteractionResponses"]
 
 Json = dict[str, Any]
 
@@ -47,30 +46,6 @@ _ALLOWED_CALLBACKS = {
     4: {8},  # autocomplete
     5: {4, 5, 6, 7},  # modal submit
 }
-
-
-def store_files(
-    discord: LocalDiscord, uploads: list[UploadedFile], data: Json
-) -> list[RecordedFile]:
-    """Give uploaded ``files[n]`` attachment ids, descriptions from ``data["attachments"]``, and
-    serve them from the local CDN."""
-    described = {
-        int(a["id"]): a.get("description")
-        for a in data.get("attachments") or []
-        if isinstance(a, dict) and str(a.get("id", "")).isdigit()
-    }
-    recorded = []
-    for upload in sorted(uploads, key=lambda u: u.index):
-        item = RecordedFile(
-            filename=upload.filename,
-            data=upload.data,
-            id=discord.world.snowflakes.next(),
-            content_type=upload.content_type,
-            description=described.get(upload.index),
-        )
-        discord.cdn[item.id] = item
-        recorded.append(item)
-    return recorded
 
 
 class InteractionResponses:
@@ -156,7 +131,7 @@ class InteractionResponses:
                 check_choices(data, discord.limits)
         except DiscordAPIError as error:
             raise self._reject(handle, request, error) from None
-        files = store_files(self._discord, uploads, data)
+        files = self._discord.cdn.add_uploads(uploads, data)
         message: RecordedMessage | None = None
         if kind in (4, 5):
             flags = int(data.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL
@@ -223,7 +198,7 @@ class InteractionResponses:
             check_message(data, uploads, discord.limits)
         except DiscordAPIError as error:
             raise self._reject(handle, request, error) from None
-        files = store_files(self._discord, uploads, data)
+        files = self._discord.cdn.add_uploads(uploads, data)
         original = handle.message
         if original is not None and original.loading and original.interaction_id == handle.id:
             # The first followup after a defer fills in the "thinking..." message.
@@ -270,7 +245,7 @@ class InteractionResponses:
             check_message(data, uploads, discord.limits, creating=False)
         except DiscordAPIError as error:
             raise self._reject(handle, request, error) from None
-        files = store_files(self._discord, uploads, data)
+        files = self._discord.cdn.add_uploads(uploads, data)
         discord.edit_message(message, data, files)
         kind: ReplyKind = "edit" if message is handle.message else "followup_edit"
         self._record(handle, self._reply(kind, data, files, message))

@@ -10,7 +10,6 @@ from .errors import DiscordAPIError, unknown_message
 from .http import json_response
 from .messages import RecordedMessage, check_message, read_body
 from .models import Channel, ChannelType
-from .responses import store_files
 
 if TYPE_CHECKING:
     from .server import LocalDiscord
@@ -140,7 +139,7 @@ class RestRoutes:
             author=discord.world.bot,
             content=data.get("content") or "",
             embeds=list(data.get("embeds") or []),
-            files=store_files(discord, uploads, data),
+            files=discord.cdn.add_uploads(uploads, data),
             components=list(data.get("components") or []),
             flags=int(data.get("flags") or 0),
             tts=bool(data.get("tts")),
@@ -159,7 +158,7 @@ class RestRoutes:
             raise DiscordAPIError(403, 50005, "Cannot edit a message authored by another user")
         data, uploads = await read_body(request)
         check_message(data, uploads, discord.limits, creating=False)
-        files = store_files(discord, uploads, data)
+        files = discord.cdn.add_uploads(uploads, data)
         discord.edit_message(message, data, files)
         return json_response(message.payload(discord.base_url))
 

@@ -17,6 +17,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from .actions import UserActions
+from .cdn import Cdn
 from .commands import CommandStore
 from .errors import DiscordAPIError
 from .gateway import Gateway, Intents
@@ -134,7 +135,10 @@ class LocalDiscord(UserActions):
         self.reaction_delay = reaction_delay
         self.token = self._make_token()
         self.commands = CommandStore(self.world)
-        self.interactions = Interactions(self)
+        self.cdn = Cdn(self.world.snowflakes, lambda: self.base_url)
+        self.interactions = Interactions(
+            self.world, self.commands, self.cdn, self.clock, lambda: self.limits
+        )
         self.gateway = Gateway(
             self.world,
             token=lambda: self.token,
@@ -142,7 +146,6 @@ class LocalDiscord(UserActions):
             compress=gateway_compression,
         )
         self.messages: dict[int, RecordedMessage] = {}
-        self.cdn: dict[int, RecordedFile] = {}
         #: Every REST request, in arrival order.
         self.requests: list[RequestRecord] = []
         #: Requests to routes this local Discord does not serve (answered 404/405 JSON).
