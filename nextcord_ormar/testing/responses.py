@@ -1,5 +1,6 @@
-"""The bot's answers to interactions: ``/interactions/{id}/{token}/callback`` and the
-``/webhooks/{application}/{token}`` routes for edits and followups, with Discord's rules."""
+"""The routes that change messages: a channel's messages, and the bot's answers to
+interactions (``/interactions/{id}/{token}/callback`` and the ``/webhooks/{application}/{token}``
+routes for edits and followups), with Discord's rules."""
 
 from __future__ import annotations
 
@@ -29,11 +30,13 @@ from .messages import (
     check_message,
     read_body,
 )
+from .models import ChannelType
+from .rest import visible_channel
 
 if TYPE_CHECKING:
     from .server import LocalDiscord
 
-__all__ = ["InteractionResponses"]
+__all__ = ["MessageRoutes"]
 
 Json = dict[str, Any]
 
@@ -48,14 +51,32 @@ _ALLOWED_CALLBACKS = {
 }
 
 
-class InteractionResponses:
-    """Serves the callback and webhook routes, recording each answer on its handle."""
+class MessageRoutes:
+    """Serves the routes that create, edit and delete the bot's messages: a channel's
+    messages, and the interaction callback and webhook routes (each answer is recorded on
+    its interaction's handle).
+
+    It keeps the ``LocalDiscord``: messages change through its public ``post_message``,
+    ``edit_message`` and ``delete_message`` (which tell the connected bot), and Discord's
+    rules are its attributes, which a test may change at any time (``ack_deadline``,
+    ``token_lifetime``, ``limits``, ``clock``).
+    """
 
     def __init__(self, discord: LocalDiscord) -> None:
         self._discord = discord
 
     def add_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
-        """Register the interaction and webhook routes under ``prefix``."""
+        """Register the message, interaction and webhook routes under ``prefix``."""
+        channel = prefix + r"/channels/{channel:\d+}"
+        router.add_get(channel + "/messages", self._history)
+        router.add_post(channel + "/messages", self._send)
+        message = channel + r"/messages/{message:\d+}"
+        router.add_get(message, self._channel_message)
+        router.add_patch(message, self._edit_channel_message)
+        router.add_delete(message, self._delete_channel_message)
+        router.add_put(message + "/reactions/{emoji}/@me", self._react)
+        router.add_delete(message + "/reactions/{emoji}/@me", self._react)
+
         router.add_post(prefix + r"/interactions/{id:\d+}/{token}/callback", self._callback)
         hook = prefix + r"/webhooks/{app:\d+}/{token}"
         router.add_post(hook, self._followup)
@@ -63,6 +84,68 @@ class InteractionResponses:
             router.add_get(hook + "/messages/" + target, self._get_message)
             router.add_patch(hook + "/messages/" + target, self._edit_message)
             router.add_delete(hook + "/messages/" + target, self._delete_message)
+
+    # -- channel messages ----------------------------------------------------------------
+
+    def _message_of(self, request: web.Request) -> RecordedMessage:
+        channel = visible_channel(self._discord.world, request)
+        message = self._discord.messages.get(int(request.match_info["message"]))
+        if message is None or message.channel is not channel or message.deleted:
+            raise unknown_message()
+        return message
+
+    async def _history(self, request: web.Request) -> web.Response:
+        channel = visible_channel(self._discord.world, request)
+        limit = int(request.query.get("limit", "50"))
+        newest_first = list(reversed(channel.messages))[:limit]
+        base = self._discord.base_url
+        return json_response([m.payload(base) for m in newest_first])
+
+    async def _send(self, request: web.Request) -> web.Response:
+        channel = visible_channel(self._discord.world, request)
+        if channel.type in (ChannelType.VOICE, ChannelType.CATEGORY):
+            raise DiscordAPIError(400, 50008, "Cannot send messages in a non-text channel")
+        discord = self._discord
+        data, uploads = await read_body(request)
+        check_message(data, uploads, discord.limits)
+        message = RecordedMessage(
+            id=discord.world.snowflakes.next(),
+            channel=channel,
+            author=discord.world.bot,
+            content=data.get("content") or "",
+            embeds=list(data.get("embeds") or []),
+            files=discord.cdn.add_uploads(uploads, data),
+            components=list(data.get("components") or []),
+            flags=int(data.get("flags") or 0),
+            tts=bool(data.get("tts")),
+            allowed_mentions=data.get("allowed_mentions"),
+        )
+        await discord.post_message(message)
+        return json_response(message.payload(discord.base_url))
+
+    async def _channel_message(self, request: web.Request) -> web.Response:
+        return json_response(self._message_of(request).payload(self._discord.base_url))
+
+    async def _edit_channel_message(self, request: web.Request) -> web.Response:
+        message = self._message_of(request)
+        discord = self._discord
+        if message.author is not discord.world.bot:
+            raise DiscordAPIError(403, 50005, "Cannot edit a message authored by another user")
+        data, uploads = await read_body(request)
+        check_message(data, uploads, discord.limits, creating=False)
+        files = discord.cdn.add_uploads(uploads, data)
+        discord.edit_message(message, data, files)
+        return json_response(message.payload(discord.base_url))
+
+    async def _delete_channel_message(self, request: web.Request) -> web.Response:
+        self._discord.delete_message(self._message_of(request))
+        return web.Response(status=204)
+
+    async def _react(self, request: web.Request) -> web.Response:
+        self._message_of(request)
+        return web.Response(status=204)
+
+    # -- interactions --------------------------------------------------------------------
 
     def _reject(
         self, handle: InteractionHandle, request: web.Request, error: DiscordAPIError

@@ -1,27 +1,47 @@
-"""REST routes outside interactions: login, gateway discovery, app info, channels, guilds, CDN."""
+"""REST routes that change nothing: login, gateway discovery, app info, channels, guilds, CDN."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .errors import DiscordAPIError, unknown_message
+from .errors import DiscordAPIError
 from .http import json_response
-from .messages import RecordedMessage, check_message, read_body
-from .models import Channel, ChannelType
+from .messages import read_body
+from .models import Channel
 
 if TYPE_CHECKING:
-    from .server import LocalDiscord
+    from .cdn import Cdn
+    from .world import World
 
-__all__ = ["RestRoutes"]
+__all__ = ["RestRoutes", "visible_channel"]
+
+
+def visible_channel(world: World, request: web.Request) -> Channel:
+    """The ``{channel}`` of the request, if the bot can see it (404 or 403 otherwise)."""
+    channel = world.channels.get(int(request.match_info["channel"]))
+    if channel is None:
+        raise DiscordAPIError(404, 10003, "Unknown Channel")
+    guild = channel.guild
+    if guild is not None and guild.get_member(world.bot) is None:
+        raise DiscordAPIError(403, 50001, "Missing Access")
+    return channel
 
 
 class RestRoutes:
-    """The bot-authenticated routes a nextcord client uses around its commands."""
+    """The bot-authenticated routes a nextcord client uses around its commands (the
+    routes that change messages are in ``responses``).
 
-    def __init__(self, discord: LocalDiscord) -> None:
-        self._discord = discord
+    ``world`` is what they show, ``cdn`` serves files, ``gateway_url()`` is handed out by
+    ``GET /gateway`` (known once the server listens).
+    """
+
+    def __init__(self, world: World, cdn: Cdn, gateway_url: Callable[[], str]) -> None:
+        self._world = world
+        self._files = cdn
+        self._gateway_url = gateway_url
 
     def add_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
         """Register the routes under ``prefix`` (the CDN route goes at the root)."""
@@ -36,14 +56,6 @@ class RestRoutes:
         channel = p + r"/channels/{channel:\d+}"
         router.add_get(channel, self._channel)
         router.add_post(channel + "/typing", self._no_content)
-        router.add_get(channel + "/messages", self._history)
-        router.add_post(channel + "/messages", self._send)
-        message = channel + r"/messages/{message:\d+}"
-        router.add_get(message, self._get_message)
-        router.add_patch(message, self._edit)
-        router.add_delete(message, self._delete)
-        router.add_put(message + "/reactions/{emoji}/@me", self._react)
-        router.add_delete(message + "/reactions/{emoji}/@me", self._react)
         guild = p + r"/guilds/{guild:\d+}"
         router.add_get(guild, self._guild)
         router.add_get(guild + "/channels", self._guild_channels)
@@ -55,12 +67,12 @@ class RestRoutes:
     # -- login and discovery -------------------------------------------------------------
 
     async def _gateway(self, request: web.Request) -> web.Response:
-        return json_response({"url": self._discord.gateway_url})
+        return json_response({"url": self._gateway_url()})
 
     async def _gateway_bot(self, request: web.Request) -> web.Response:
         return json_response(
             {
-                "url": self._discord.gateway_url,
+                "url": self._gateway_url(),
                 "shards": 1,
                 "session_start_limit": {
                     "total": 1000,
@@ -72,136 +84,69 @@ class RestRoutes:
         )
 
     async def _me(self, request: web.Request) -> web.Response:
-        bot = self._discord.world.bot
+        bot = self._world.bot
         return json_response(bot.payload() | {"verified": True, "mfa_enabled": False})
 
     async def _user(self, request: web.Request) -> web.Response:
-        user = self._discord.world.users.get(int(request.match_info["user"]))
+        user = self._world.users.get(int(request.match_info["user"]))
         if user is None:
             raise DiscordAPIError(404, 10013, "Unknown User")
         return json_response(user.payload())
 
     async def _open_dm(self, request: web.Request) -> web.Response:
         data, _ = await read_body(request)
-        user = self._discord.world.users.get(int(data.get("recipient_id") or 0))
+        user = self._world.users.get(int(data.get("recipient_id") or 0))
         if user is None:
             raise DiscordAPIError(400, 50033, "Invalid Recipient(s)")
-        return json_response(self._discord.world.dm_channel(user).payload())
+        return json_response(self._world.dm_channel(user).payload())
 
     async def _application(self, request: web.Request) -> web.Response:
-        application = self._discord.world.application
+        application = self._world.application
         if application.unavailable:
             raise DiscordAPIError(503, 0, "503: Service Unavailable")
         return json_response(application.payload())
 
     # -- channels and messages -----------------------------------------------------------
 
-    def _channel_of(self, request: web.Request) -> Channel:
-        channel = self._discord.world.channels.get(int(request.match_info["channel"]))
-        if channel is None:
-            raise DiscordAPIError(404, 10003, "Unknown Channel")
-        guild = channel.guild
-        if guild is not None and guild.get_member(self._discord.world.bot) is None:
-            raise DiscordAPIError(403, 50001, "Missing Access")
-        return channel
-
-    def _message_of(self, request: web.Request) -> RecordedMessage:
-        channel = self._channel_of(request)
-        message = self._discord.messages.get(int(request.match_info["message"]))
-        if message is None or message.channel is not channel or message.deleted:
-            raise unknown_message()
-        return message
-
     async def _channel(self, request: web.Request) -> web.Response:
-        return json_response(self._channel_of(request).payload())
+        return json_response(visible_channel(self._world, request).payload())
 
     async def _no_content(self, request: web.Request) -> web.Response:
-        self._channel_of(request)
-        return web.Response(status=204)
-
-    async def _history(self, request: web.Request) -> web.Response:
-        channel = self._channel_of(request)
-        limit = int(request.query.get("limit", "50"))
-        newest_first = list(reversed(channel.messages))[:limit]
-        base = self._discord.base_url
-        return json_response([m.payload(base) for m in newest_first])
-
-    async def _send(self, request: web.Request) -> web.Response:
-        channel = self._channel_of(request)
-        if channel.type in (ChannelType.VOICE, ChannelType.CATEGORY):
-            raise DiscordAPIError(400, 50008, "Cannot send messages in a non-text channel")
-        discord = self._discord
-        data, uploads = await read_body(request)
-        check_message(data, uploads, discord.limits)
-        message = RecordedMessage(
-            id=discord.world.snowflakes.next(),
-            channel=channel,
-            author=discord.world.bot,
-            content=data.get("content") or "",
-            embeds=list(data.get("embeds") or []),
-            files=discord.cdn.add_uploads(uploads, data),
-            components=list(data.get("components") or []),
-            flags=int(data.get("flags") or 0),
-            tts=bool(data.get("tts")),
-            allowed_mentions=data.get("allowed_mentions"),
-        )
-        await discord.post_message(message)
-        return json_response(message.payload(discord.base_url))
-
-    async def _get_message(self, request: web.Request) -> web.Response:
-        return json_response(self._message_of(request).payload(self._discord.base_url))
-
-    async def _edit(self, request: web.Request) -> web.Response:
-        message = self._message_of(request)
-        discord = self._discord
-        if message.author is not discord.world.bot:
-            raise DiscordAPIError(403, 50005, "Cannot edit a message authored by another user")
-        data, uploads = await read_body(request)
-        check_message(data, uploads, discord.limits, creating=False)
-        files = discord.cdn.add_uploads(uploads, data)
-        discord.edit_message(message, data, files)
-        return json_response(message.payload(discord.base_url))
-
-    async def _delete(self, request: web.Request) -> web.Response:
-        self._discord.delete_message(self._message_of(request))
-        return web.Response(status=204)
-
-    async def _react(self, request: web.Request) -> web.Response:
-        self._message_of(request)
+        visible_channel(self._world, request)
         return web.Response(status=204)
 
     # -- guilds --------------------------------------------------------------------------
 
     def _guild_of(self, request: web.Request) -> int:
         guild_id = int(request.match_info["guild"])
-        guild = self._discord.world.guilds.get(guild_id)
-        if guild is None or guild.get_member(self._discord.world.bot) is None:
+        guild = self._world.guilds.get(guild_id)
+        if guild is None or guild.get_member(self._world.bot) is None:
             raise DiscordAPIError(404, 10004, "Unknown Guild")
         return guild_id
 
     async def _guild(self, request: web.Request) -> web.Response:
-        guild = self._discord.world.guilds[self._guild_of(request)]
+        guild = self._world.guilds[self._guild_of(request)]
         data = guild.payload()
         for key in ("channels", "members", "threads", "presences", "voice_states"):
             data.pop(key, None)
         return json_response(data)
 
     async def _guild_channels(self, request: web.Request) -> web.Response:
-        guild = self._discord.world.guilds[self._guild_of(request)]
+        guild = self._world.guilds[self._guild_of(request)]
         return json_response([c.payload() for c in guild.channels])
 
     async def _guild_roles(self, request: web.Request) -> web.Response:
-        guild = self._discord.world.guilds[self._guild_of(request)]
+        guild = self._world.guilds[self._guild_of(request)]
         return json_response([r.payload() for r in guild.roles])
 
     async def _guild_members(self, request: web.Request) -> web.Response:
-        guild = self._discord.world.guilds[self._guild_of(request)]
+        guild = self._world.guilds[self._guild_of(request)]
         limit = int(request.query.get("limit", "1"))
         members = list(guild.members.values())[:limit]
         return json_response([m.payload() for m in members])
 
     async def _guild_member(self, request: web.Request) -> web.Response:
-        guild = self._discord.world.guilds[self._guild_of(request)]
+        guild = self._world.guilds[self._guild_of(request)]
         member = guild.get_member(int(request.match_info["user"]))
         if member is None:
             raise DiscordAPIError(404, 10007, "Unknown Member")
@@ -210,7 +155,7 @@ class RestRoutes:
     # -- CDN -----------------------------------------------------------------------------
 
     async def _cdn(self, request: web.Request) -> web.Response:
-        item = self._discord.cdn.get(int(request.match_info["attachment"]))
+        item = self._files.get(int(request.match_info["attachment"]))
         if item is None or item.filename != request.match_info["filename"]:
             raise DiscordAPIError(404, 0, "404: Not Found")
         return web.Response(

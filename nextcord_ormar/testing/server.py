@@ -36,7 +36,7 @@ from .models import (
     User,
     iso_timestamp,
 )
-from .responses import InteractionResponses
+from .responses import MessageRoutes
 from .rest import RestRoutes
 from .runner import ClientT, run_bot
 from .world import World
@@ -194,9 +194,9 @@ class LocalDiscord(UserActions):
         )
         router = app.router
         router.add_get("/ws", self.gateway.handle)
-        RestRoutes(self).add_routes(router, API_PREFIX)
+        RestRoutes(self.world, self.cdn, lambda: self.gateway_url).add_routes(router, API_PREFIX)
         self.commands.add_routes(router, API_PREFIX)
-        InteractionResponses(self).add_routes(router, API_PREFIX)
+        MessageRoutes(self).add_routes(router, API_PREFIX)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
