@@ -112,6 +112,12 @@ def timed_runs(commands: list[Command], runs: int) -> list[tuple[list[float], li
 def run(backend: str, sizes: Sizes, folder: Path) -> Json:
     bin_dir = Path(sys.executable).parent
     with fresh_database(backend, folder) as url:
+        if backend == "sqlite":
+            # The test suite's SQLite URLs carry its secret as ``?password=`` (SQLite ignores
+            # it); a real one carries none. nxalembic never records a URL with a credential
+            # (then every command imports the bot), so on the servers, whose test users have
+            # passwords, this figure is the import's.
+            url = url.split("?", 1)[0]
         project = folder / "project"
         write_project(project, url, {APP: sizes.scaling_cog_tables})
         for step in (["migrate"], ["upgrade"]):
