@@ -11,8 +11,8 @@ from nextcord.ext import commands
 
 from .apps import OrmarApp, Registry, registry
 from .database import BotDatabase, database
-from .errors import DatabaseConnectError, first_line
-from .redact import mask_url, scrub
+from .errors import DatabaseConnectError
+from .redact import mask_url
 from .startup import StartupGate, resolve_policy
 
 if TYPE_CHECKING:  # the engine (and Alembic) is imported only when migrations run
@@ -116,24 +116,11 @@ class DatabaseBotMixin:
         """Connect the database if it is not yet connected, and check it answers."""
         # Another bot of this process may have pointed the shared connection elsewhere.
         database.configure(self._database_url, **self._database_options)
-        if database.is_connected:
-            return
-        await database.connect()
-        try:
-            await database.ping()
-        except Exception as exc:
-            await database.disconnect()
-            raise DatabaseConnectError(
-                f"could not connect to the database {self.database_url}: "
-                f"{type(exc).__name__}: {scrub(first_line(exc), self._database_url)}"
-            ) from None
-        log.info("database connected: %s", self.database_url)
+        await database.connect_checked()
 
     async def disconnect_database(self) -> None:
         """Dispose of the engine; safe to call twice."""
-        if database.is_connected:
-            await database.disconnect()
-            log.info("database disconnected: %s", self.database_url)
+        await database.disconnect_logged()
 
     # -- apps of the loaded cogs -----------------------------------------------------------
 

@@ -13,6 +13,7 @@ all point at one :class:`BotDatabase` (:data:`database`) whose URL the bot fills
 from __future__ import annotations
 
 import importlib.util
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,13 @@ import sqlalchemy
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from .errors import DatabaseNotConfiguredError, DatabaseURLError, DriverMissingError
+from .errors import (
+    DatabaseConnectError,
+    DatabaseNotConfiguredError,
+    DatabaseURLError,
+    DriverMissingError,
+    first_line,
+)
 from .redact import mask_url, repair_url, scrub
 
 __all__ = [
@@ -32,6 +39,8 @@ __all__ = [
     "normalize_url",
     "scrub_password",
 ]
+
+log = logging.getLogger("nextcord_ormar")
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,28 @@ class BotDatabase(ormar.DatabaseConnection):
     def url(self) -> str:
         """The URL with its password masked."""
         return mask_url(self._sa_url) if self._sa_url is not None else "<not configured>"
+
+    async def connect_checked(self) -> None:
+        """Connect if not connected yet and check that the database answers; a clear error
+        (credentials masked) and nothing left open if it does not."""
+        if self.is_connected:
+            return
+        await self.connect()
+        try:
+            await self.ping()
+        except Exception as exc:
+            await self.disconnect()
+            raise DatabaseConnectError(
+                f"could not connect to the database {self.url}: "
+                f"{type(exc).__name__}: {scrub(first_line(exc), self.sa_url)}"
+            ) from None
+        log.info("database connected: %s", self.url)
+
+    async def disconnect_logged(self) -> None:
+        """Dispose of the engine if connected (safe to call twice)."""
+        if self.is_connected:
+            await self.disconnect()
+            log.info("database disconnected: %s", self.url)
 
     @property
     def dialect_name(self) -> str:

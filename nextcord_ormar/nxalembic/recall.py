@@ -22,7 +22,6 @@ import contextlib
 import hashlib
 import io
 import json
-import logging
 import os
 import sys
 import sysconfig
@@ -35,8 +34,7 @@ import sqlalchemy
 
 from ..apps import Registry
 from ..database import BotDatabase
-from ..errors import DatabaseConnectError, first_line
-from ..redact import is_secret_key, scrub, secrets_of
+from ..redact import is_secret_key, secrets_of
 from .project import ProjectConfig
 
 __all__ = [
@@ -49,7 +47,6 @@ __all__ = [
     "stamp",
 ]
 
-log = logging.getLogger("nextcord_ormar")
 
 #: Commands that answer from the scripts and version tables alone (no model is compared).
 READ_ONLY_COMMANDS = frozenset({"current", "history", "heads", "show"})
@@ -270,21 +267,7 @@ class RecordedBot:
 
     async def connect_database(self) -> None:
         """As the bot does it: connect, and check the database answers."""
-        database = self.database
-        if database.is_connected:
-            return
-        await database.connect()
-        try:
-            await database.ping()
-        except Exception as exc:
-            await database.disconnect()
-            raise DatabaseConnectError(
-                f"could not connect to the database {database.url}: "
-                f"{type(exc).__name__}: {scrub(first_line(exc), database.sa_url)}"
-            ) from None
-        log.info("database connected: %s", database.url)
+        await self.database.connect_checked()
 
     async def disconnect_database(self) -> None:
-        if self.database.is_connected:
-            await self.database.disconnect()
-            log.info("database disconnected: %s", self.database.url)
+        await self.database.disconnect_logged()
