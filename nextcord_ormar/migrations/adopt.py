@@ -27,7 +27,7 @@ from . import ledger
 from .legacy import app_chain, detect, read_scripts
 from .naming import next_revision_id
 from .results import Backup
-from .scripts import AppScripts
+from .scripts import AppScripts, ScriptsOf
 
 __all__ = [
     "ADOPT_MARKER",
@@ -105,12 +105,14 @@ def _model_for(app: OrmarApp, names: set[str]) -> str | None:
     return None
 
 
-def plan_adoption(conn: Connection, app: OrmarApp, keep_names: bool) -> AdoptPlan:
+def plan_adoption(
+    conn: Connection, app: OrmarApp, keep_names: bool, scripts_of: ScriptsOf
+) -> AdoptPlan:
     """Work out, reading only, what adopting ``app`` takes; raise if it cannot be done."""
     inspector = sqlalchemy.inspect(conn)
     names = set(inspector.get_table_names())
     if app.version_table in names:
-        current = AppScripts(app, conn.dialect.name).current(conn)
+        current = scripts_of(app).current(conn)
         return AdoptPlan(app.name, "adopted", keep_names, app.version_table, current=current)
     state = detect(conn, [app]).get(app.name)
     if state is None:
@@ -260,10 +262,9 @@ def render_migration(rev_id: str, down: str | None, moves: list[TableMove]) -> s
 # -- carrying it out ------------------------------------------------------------------------------
 
 
-def version_sql(app: OrmarApp, plan: AdoptPlan, dialect_name: str) -> str:
+def version_sql(scripts: AppScripts, plan: AdoptPlan) -> str:
     """The SQL that records the legacy revision in the app's own version table."""
     buffer = io.StringIO()
-    scripts = AppScripts(app, dialect_name)
     cfg = scripts.config(output=buffer)
     if plan.moves:  # not moved yet: read them where they are
         cfg.set_main_option("version_locations", str(plan.moves[0][0].parent).replace("%", "%%"))
@@ -271,7 +272,7 @@ def version_sql(app: OrmarApp, plan: AdoptPlan, dialect_name: str) -> str:
     return buffer.getvalue()
 
 
-def carry_out(conn: Connection, app: OrmarApp, plan: AdoptPlan) -> AdoptPlan:
+def carry_out(conn: Connection, app: OrmarApp, plan: AdoptPlan, scripts_of: ScriptsOf) -> AdoptPlan:
     """Adopt ``app`` as ``plan`` says: move scripts, write the migration, record the revision."""
     for source, target in plan.moves:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -284,7 +285,7 @@ def carry_out(conn: Connection, app: OrmarApp, plan: AdoptPlan) -> AdoptPlan:
         plan.migration.parent.mkdir(parents=True, exist_ok=True)
         with plan.migration.open("x", encoding="utf-8") as handle:
             handle.write(plan.migration_text)
-    scripts = AppScripts(app, conn.dialect.name)
+    scripts = scripts_of(app)  # after the moves: it reads the folder as it is now
     if conn.in_transaction():
         conn.commit()
     command.stamp(scripts.config(connection=conn), plan.revision or "base")
@@ -312,9 +313,11 @@ def backup_of(plans: Sequence[AdoptPlan]) -> Backup | None:
     return next((plan.backup for plan in plans if plan.backup is not None), None)
 
 
-def plan_all(conn: Connection, apps: list[OrmarApp], keep_names: bool) -> list[AdoptPlan]:
+def plan_all(
+    conn: Connection, apps: list[OrmarApp], keep_names: bool, scripts_of: ScriptsOf
+) -> list[AdoptPlan]:
     """The adoption plan of each app (nothing changes)."""
-    return [plan_adoption(conn, app, keep_names) for app in apps]
+    return [plan_adoption(conn, app, keep_names, scripts_of) for app in apps]
 
 
 def replan(
@@ -322,9 +325,10 @@ def replan(
     apps: list[OrmarApp],
     keep_names: bool,
     expected: Sequence[AdoptPlan] | None,
+    scripts_of: ScriptsOf,
 ) -> list[AdoptPlan]:
     """Plan again; refuse unless the plan is still the one shown (``expected``)."""
-    plans = plan_all(conn, apps, keep_names)
+    plans = plan_all(conn, apps, keep_names, scripts_of)
     if expected is not None and [p.key() for p in plans] != [p.key() for p in expected]:
         raise PlanChangedError(
             "the database or the scripts changed since the plan was shown; nothing was "
@@ -333,8 +337,10 @@ def replan(
     return plans
 
 
-def carry_out_all(conn: Connection, apps: list[OrmarApp], plans: list[AdoptPlan]) -> None:
+def carry_out_all(
+    conn: Connection, apps: list[OrmarApp], plans: list[AdoptPlan], scripts_of: ScriptsOf
+) -> None:
     """Carry out the plans of the apps still to adopt (``apps`` and ``plans`` pair up)."""
     for app, plan in zip(apps, plans, strict=True):
         if plan.state == "legacy":
-            carry_out(conn, app, plan)
+            carry_out(conn, app, plan, scripts_of)

@@ -31,7 +31,7 @@ from ..errors import BackupError, MigrationError
 from .dumps import ServerTools, dialect_of, file_kind
 from .executor import plan_app
 from .results import Backup, RestoreResult
-from .scripts import AppScripts
+from .scripts import ScriptsOf
 
 __all__ = [
     "BackupMaker",
@@ -288,12 +288,12 @@ def planned_moves(
     apps: Sequence[OrmarApp],
     target: str,
     direction: Literal["up", "down"],
-    dialect_name: str,
+    scripts_of: ScriptsOf,
 ) -> list[Move]:
     """Where each app would go; an app whose plan fails is left to the write to report."""
     moves: list[Move] = []
     for app in apps:
-        scripts = AppScripts(app, dialect_name)
+        scripts = scripts_of(app)
         if not scripts.has_scripts():
             continue
         try:
@@ -307,11 +307,11 @@ def planned_moves(
     return moves
 
 
-def manual_label(conn: Connection, apps: Sequence[OrmarApp], dialect_name: str) -> str:
+def manual_label(conn: Connection, apps: Sequence[OrmarApp], scripts_of: ScriptsOf) -> str:
     """``economy-0002`` for one app (where it stands), ``all`` for every app."""
     if len(apps) != 1:
         return "all"
-    current = AppScripts(apps[0], dialect_name).current(conn)
+    current = scripts_of(apps[0]).current(conn)
     if conn.in_transaction():
         conn.rollback()
     return _UNSAFE.sub("_", f"{apps[0].name}-{current or 'base'}")

@@ -45,7 +45,9 @@ class CareMixin(EngineCore):
         (each adopted plan's ``backup``). ``dry_run`` returns the plans and changes nothing.
         """
         chosen = self._ordered(apps)
-        plans = await self.runner.run(lambda conn: adoption.plan_all(conn, chosen, keep_names))
+        plans = await self.runner.run(
+            lambda conn: adoption.plan_all(conn, chosen, keep_names, self.scripts)
+        )
         todo = tuple(p for p in plans if p.state == "legacy")
         if dry_run or not todo:
             return plans
@@ -54,9 +56,9 @@ class CareMixin(EngineCore):
 
         def run(conn: Connection) -> list[adoption.AdoptPlan]:
             with self._lock(conn):
-                now = adoption.replan(conn, chosen, keep_names, plans)
+                now = adoption.replan(conn, chosen, keep_names, plans, self.scripts)
                 backup = self._backup_before_adopt(conn, chosen, now)
-                adoption.carry_out_all(conn, chosen, now)
+                adoption.carry_out_all(conn, chosen, now, self.scripts)
                 for plan in now:
                     if plan.done:
                         plan.backup = backup
@@ -81,7 +83,7 @@ class CareMixin(EngineCore):
 
         def render() -> dict[str, str]:
             return {
-                p.app: adoption.version_sql(self.app(p.app), p, self.dialect_name)
+                p.app: adoption.version_sql(self.scripts(p.app), p)
                 for p in plans
                 if p.state == "legacy"
             }
@@ -97,7 +99,7 @@ class CareMixin(EngineCore):
 
         def run(conn: Connection) -> Backup:
             with self._lock(conn):
-                label = manual_label(conn, chosen, self.dialect_name) if apps else "all"
+                label = manual_label(conn, chosen, self.scripts) if apps else "all"
                 return maker.take(conn, chosen, label, required=True)
 
         return await self.runner.run(run)

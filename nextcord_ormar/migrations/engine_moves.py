@@ -150,7 +150,7 @@ class MovesMixin(EngineCore):
                 conn.commit()
             backup = None
             if self.backups.wanted(self.database.sa_url):
-                moves = planned_moves(conn, apps, target, direction, self.dialect_name)
+                moves = planned_moves(conn, apps, target, direction, self.scripts)
                 backup = self._backup_before(conn, moves)
             ledger.ensure(conn)
             conn.commit()

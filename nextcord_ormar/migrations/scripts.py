@@ -24,7 +24,7 @@ from .environment import ATTRIBUTE, AppEnvironment
 from .results import RevisionInfo
 from .snapshot import AppSnapshot
 
-__all__ = ["TEMPLATE_DIR", "AppScripts"]
+__all__ = ["TEMPLATE_DIR", "AppScripts", "ScriptsOf"]
 
 #: Alembic's ``script_location``: the bundled ``env.py`` and ``script.py.mako``.
 TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
@@ -183,6 +183,10 @@ class AppScripts:
         end = ids.index(upper) + 1 if upper in ids else 0
         return chain[start:end]
 
+
+#: How helpers outside the engine get an app's :class:`AppScripts`: the engine hands them
+#: ``EngineCore.scripts``, the one place they are built.
+ScriptsOf = Callable[[OrmarApp], AppScripts]
 
 _Fingerprint = tuple[tuple[str, int, int], ...]
 _READINGS: dict[Path, tuple[_Fingerprint, ScriptDirectory]] = {}
