@@ -379,12 +379,18 @@ class StartupGate:
                 log.warning("%s: %s %s", embed.title, embed.description, fields)
 
     async def _owner(self) -> Any:
+        """Who gets the message: ``Bot(owner_id=...)`` if set, else the application's owner
+        as Discord has it (a team's owner, never just any member).
+
+        ``bot.owner_ids`` is not used: nextcord's ``is_owner`` fills it with every team
+        member, invited and read-only ones included.
+        """
+        from .admin_cog.owners import application_owner
+
         bot = self.bot
-        owner_id = bot.owner_id or (min(bot.owner_ids) if bot.owner_ids else None)
+        owner_id = bot.owner_id or application_owner(await bot.http.application_info())
         if owner_id is None:
-            info = await bot.application_info()
-            team = info.team
-            owner_id = team.owner_id if team is not None and team.owner_id else info.owner.id
+            raise LookupError("Discord named no owner for this application")
         return bot.get_user(owner_id) or await bot.fetch_user(owner_id)
 
     # -- the held cogs' commands -------------------------------------------------------

@@ -230,6 +230,31 @@ async def test_a_cog_loaded_later_is_checked_and_a_reload_after_an_upgrade_relea
         await scene.discord.wait_until(lambda: not scene.bot.held_cogs)
 
 
+async def test_on_a_team_the_held_cogs_message_goes_to_the_team_owner_only(
+    db_url: str, cog_project: CogProject
+) -> None:
+    """nextcord's ``is_owner`` fills ``bot.owner_ids`` with every team member, invited and
+    read-only ones too; the message about held cogs still goes to the team's owner."""
+    write_project(cog_project)
+    await make_first_migration(db_url, cog_project)
+    options = {"migrations": "check"}
+    async with running_bot(
+        db_url, cog_project, extensions=("cogs.echo",), bot_options=options
+    ) as scene:
+        # ``owner`` (the lowest id) was only invited; ``admin`` owns the team
+        team = scene.discord.set_team([scene.admin], name="Maintainers")
+        team.add_member(scene.owner, role="admin", invited=True)
+        team.add_member(scene.stranger, role="read_only")
+        assert await scene.bot.is_owner(nextcord.Object(id=scene.admin.id))  # type: ignore[arg-type]
+        assert min(scene.bot.owner_ids) == scene.owner.id
+        scene.bot.load_extension("cogs.economy")
+        await scene.discord.wait_until(lambda: "Economy" in scene.bot.held_cogs)
+        dm = await scene.discord.wait_for_message(scene.discord.dm_channel(scene.admin))
+        assert "Economy: 1 migration not applied" in (dm.content or "")
+        assert scene.discord.dm_channel(scene.owner).messages == []
+        assert scene.discord.dm_channel(scene.stranger).messages == []
+
+
 async def test_apply_upgrades_at_start_and_holds_only_the_cog_whose_migration_fails(
     db_url: str, cog_project: CogProject
 ) -> None:

@@ -25,7 +25,14 @@ import nextcord
 
 from .views import Interaction
 
-__all__ = ["OwnerRule", "is_read_only", "owners_in", "valid_owner_ids", "valid_refresh"]
+__all__ = [
+    "OwnerRule",
+    "application_owner",
+    "is_read_only",
+    "owners_in",
+    "valid_owner_ids",
+    "valid_refresh",
+]
 
 log = logging.getLogger("nextcord_ormar.admin_cog")
 
@@ -51,6 +58,17 @@ def owners_in(info: Mapping[str, Any]) -> frozenset[int]:
             user = member.get("user")
             found.append(user.get("id") if isinstance(user, Mapping) else None)
     return frozenset(_ids(found))
+
+
+def application_owner(info: Mapping[str, Any]) -> int | None:
+    """The application's one owner: a team's owner, or the user who owns it."""
+    team = info.get("team")
+    if isinstance(team, Mapping):
+        found = _ids([team.get("owner_user_id")])
+    else:
+        owner = info.get("owner")
+        found = _ids([owner.get("id")] if isinstance(owner, Mapping) else [])
+    return found[0] if found else None
 
 
 def _ids(values: list[Any]) -> list[int]:
