@@ -252,3 +252,20 @@ async def test_when_discord_cannot_be_asked_nobody_is_an_owner(
         ts.scene.discord.application.unavailable = False
         made = await ts.run("dev", "migrate make", {"cog": "Economy"})
         await ts.scene.finished(made, "Made migration")
+
+
+async def test_a_member_taken_off_the_team_before_confirming_runs_nothing(
+    db_url: str, cog_project: CogProject
+) -> None:
+    async with team_bot(db_url, cog_project, extras=lambda p: {"owner_refresh": 3600.0}) as ts:
+        await ts.scene.finished(await ts.run("dev", "migrate make", {"cog": "Economy"}), "Made")
+        await ts.scene.finished(await ts.run("dev", "migrate upgrade"), "Upgrade done")
+        asked = await ts.run("dev", "migrate downgrade", {"cog": "Economy"})
+        await ts.scene.finished(asked, "This will undo 1 migration")
+        ts.team.remove_member(ts.people["dev"])  # while the question waits
+        await ts.scene.discord.click(ts.people["dev"], asked, label="Confirm")
+        reply = await ts.scene.finished(asked, "Not confirmed")
+        assert "no longer one of the bot's owners" in (reply.content or "")
+        assert "economy_wallets" in await table_names(db_url)  # nothing was undone
+        shown = await ts.run("admin", "migrate history", {"cog": "Economy"})
+        assert "0001" in str((await ts.scene.finished(shown, "History")).embeds)

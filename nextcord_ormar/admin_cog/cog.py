@@ -54,7 +54,7 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         self.engine = MigrationEngine.for_bot(bot)
         self.owners: OwnerRule = OwnerRule(bot, self.options.owner_refresh, self.options.owner_ids)
         self.apps = LiveApps(bot, self.engine.registry)
-        self.desk = Desk(self.options, self.apps.labels)
+        self.desk = Desk(self.options, self.apps.labels, self._still_owner)
         command = type(self).migrate
         if self.options.guild_ids:
             command.guild_ids_to_rollout = set(self.options.guild_ids)
@@ -70,6 +70,11 @@ class MigrationsCog(commands.Cog, name="Migrations"):
         if not await self.owners.allows(interaction.user, fresh=not is_read_only(interaction)):
             raise application_checks.ApplicationNotOwner("only the bot's owner can use /migrate")
         return True
+
+    async def _still_owner(self, interaction: Interaction) -> bool:
+        """Asked again when Confirm is pressed, on fresh information: the question may have
+        waited minutes, and the member may have left the team meanwhile."""
+        return await self.owners.allows(interaction.user, fresh=True)
 
     async def cog_application_command_error(
         self, interaction: Interaction, error: Exception

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nextcord
@@ -21,7 +21,7 @@ from ..migrations import ProgressEvent
 from ..migrations.questions import Question
 from . import render
 from .render import Rendered
-from .views import ConfirmView, Interaction
+from .views import NO_LONGER_OWNER, ConfirmView, Interaction
 
 __all__ = ["Buttons", "Progress", "Responder", "outcome"]
 
@@ -137,17 +137,23 @@ class Buttons:
         responder: Responder,
         labels: dict[str, str],
         timeout: float,
+        still_owner: Callable[[Interaction], Awaitable[bool]] | None = None,
     ) -> None:
         self.interaction = interaction
         self.responder = responder
         self.labels = labels
         self.timeout = timeout
+        self.still_owner = still_owner
 
     async def ask(self, question: Question) -> bool:
         user = self.interaction.user
-        view = ConfirmView(user.id if user is not None else 0, timeout=self.timeout)
+        view = ConfirmView(
+            user.id if user is not None else 0, timeout=self.timeout, still_owner=self.still_owner
+        )
         await self.responder.edit(render.question(question, self.labels), view=view)
         await view.done.wait()
+        if view.refused:
+            raise NotConfirmedError(NO_LONGER_OWNER)
         if view.choice is None:
             raise NotConfirmedError("Timed out waiting for confirmation. Nothing changed.")
         if not view.choice:

@@ -38,10 +38,18 @@ class Turn:
     responder: Responder
     options: CogOptions
     labels: dict[str, str]
+    still_owner: Callable[[Interaction], Awaitable[bool]] | None = None
 
     def buttons(self) -> Buttons:
-        """The questioner for this run: Confirm / Cancel buttons on the reply."""
-        return Buttons(self.interaction, self.responder, self.labels, self.options.confirm_timeout)
+        """The questioner for this run: Confirm / Cancel buttons on the reply (Confirm asks
+        the owner rule again, on fresh information)."""
+        return Buttons(
+            self.interaction,
+            self.responder,
+            self.labels,
+            self.options.confirm_timeout,
+            self.still_owner,
+        )
 
     async def move(
         self, title: str, run: Callable[[Progress, Buttons], Awaitable[UpgradeResult]]
@@ -56,9 +64,15 @@ class Turn:
 class Desk:
     """Runs subcommands: writes one at a time, every reply acknowledged at once."""
 
-    def __init__(self, options: CogOptions, labels: Callable[[], dict[str, str]]) -> None:
+    def __init__(
+        self,
+        options: CogOptions,
+        labels: Callable[[], dict[str, str]],
+        still_owner: Callable[[Interaction], Awaitable[bool]] | None = None,
+    ) -> None:
         self.options = options
         self.labels = labels
+        self.still_owner = still_owner
         self._holder: _Holder | None = None
 
     async def serve(
@@ -80,7 +94,7 @@ class Desk:
         try:
             await interaction.response.defer()
             responder = Responder(interaction, self.options.token_lifetime)
-            turn = Turn(interaction, responder, self.options, self.labels())
+            turn = Turn(interaction, responder, self.options, self.labels(), self.still_owner)
             await turn.responder.edit(await outcome(work(turn)))
         finally:
             if write is not None:
