@@ -16,7 +16,16 @@ from pathlib import Path
 
 from .common import BACKENDS, REPO, Json, Sizes, run_child
 
-FIGURES = ("loop_health", "ack_time", "scaling", "cli_startup", "overhead", "backup", "startup")
+FIGURES = (
+    "loop_health",
+    "ack_time",
+    "scaling",
+    "cli_startup",
+    "overhead",
+    "backup",
+    "startup",
+    "replay",
+)
 TARGETS = {
     "loop_health": ("largest event-loop lag (ours)", "<= 50 ms", 50.0),
     "ack_time": ("ack p99 (idle and busy)", "<= 100 ms", 100.0),
@@ -25,6 +34,7 @@ TARGETS = {
     "overhead": ("engine/plain Alembic make+upgrade", "<= 1.15x", 1.15),
     "backup": ("SQLite backup of the database", "<= 5 s", 5.0),
     "startup": ("start to ready, migrations check/off", "<= 1.2x or +0.5 s", 1.2),
+    "replay": ("nxalembic migrate --replay/migrate", "<= 2x", 2.0),
 }
 
 
@@ -69,6 +79,11 @@ def backup(sizes: Sizes, common: list[str], tmp: Path) -> Json:
 
 def startup(sizes: Sizes, common: list[str], tmp: Path) -> Json:
     result = run_child("startup", common, tmp / "startup.json")
+    return {"value": result["ratio"], "unit": "x", **result}
+
+
+def replay(sizes: Sizes, common: list[str], tmp: Path) -> Json:
+    result = run_child("replay", common, tmp / "replay.json", timeout=900)
     return {"value": result["ratio"], "unit": "x", **result}
 
 
@@ -131,6 +146,12 @@ def details(name: str, figure: Json) -> str:
             f"{figure['cogs']} cogs x {figure['tables'] // figure['cogs']} tables, all "
             f"migrated: ready in {figure['off_s']}s (off), {figure['check_s']}s (check), "
             f"{figure['added_s']}s added (median of {figure['runs']})"
+        )
+    if name == "replay":
+        return (
+            f"{figure['tables']} tables in {figure['migrations']} migrations, one change: "
+            f"migrate {figure['migrate_s']}s, migrate --replay {figure['migrate_replay_s']}s "
+            f"(median of {figure['runs']})"
         )
     if name == "cli_startup":
         return (
@@ -198,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         "overhead": lambda tmp: overhead(sizes, common, tmp),
         "backup": lambda tmp: backup(sizes, common, tmp),
         "startup": lambda tmp: startup(sizes, common, tmp),
+        "replay": lambda tmp: replay(sizes, common, tmp),
     }
     results: Json = {}
     began = time.perf_counter()

@@ -43,6 +43,9 @@ class Sizes:
     loop_runs: int = 5
     backup_mb: int = 100
     backup_runs: int = 3
+    replay_tables: int = 20
+    replay_migrations: int = 10
+    replay_runs: int = 3
 
     @classmethod
     def smoke(cls) -> Sizes:
@@ -60,6 +63,9 @@ class Sizes:
             overhead_runs=1,
             backup_mb=2,
             backup_runs=1,
+            replay_tables=2,
+            replay_migrations=2,
+            replay_runs=1,
             loop_runs=1,
         )
 

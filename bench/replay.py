@@ -1,27 +1,26 @@
-"""``nxalembic migrate --replay`` against ``nxalembic migrate`` on each database.
+"""``nxalembic migrate --replay`` against ``nxalembic migrate`` (a figure of ``python -m bench``).
 
-A cog of 20 tables made in 10 migrations (two tables each), applied to the live database;
-then one model change, and the time of each way of making the next migration (the real
-``nxalembic`` as a subprocess; median of 3 runs, the written file removed after each).
+A cog of ``replay_tables`` tables (20) made in ``replay_migrations`` migrations (10), applied
+to the live database; then one model change, and the time of each way of making the next
+migration: the real ``nxalembic`` as a subprocess, the two taking turns, median of
+``replay_runs`` (3), the written file removed after each. ``--replay`` adds replaying the
+app's scripts into a scratch database of the same dialect, created and dropped by the command.
 
-    python -m bench.replay [--database sqlite|postgresql|mysql ...]
+    python -m bench --only replay [--database sqlite|postgresql|mysql]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 from tests.cli.project import BotProject
 from tests.cli.test_replay import allow_scratch_databases
-from tests.databases import BACKENDS, fresh_database
+from tests.databases import fresh_database
 
-TABLES = 20
-MIGRATIONS = 10
+from .common import Json, Sizes, child_main
 
 
 def cog_source(tables: int, changed: bool) -> str:
@@ -39,51 +38,42 @@ def cog_source(tables: int, changed: bool) -> str:
     return body
 
 
-def timed(project: BotProject, *args: str) -> float:
+def timed(project: BotProject, migrations: int, *args: str) -> float:
     start = time.perf_counter()
     project.ok(*args)
     elapsed = time.perf_counter() - start
-    for path in (project.root / "cogs/big/migrations").glob(f"{MIGRATIONS + 1:04d}_*.py"):
+    for path in (project.root / "cogs/big/migrations").glob(f"{migrations + 1:04d}_*.py"):
         path.unlink()
     return elapsed
 
 
-def measure(backend: str, folder: Path) -> dict[str, float]:
-    with fresh_database(backend, folder) as url:
+def measure(args: argparse.Namespace, sizes: Sizes, folder: Path) -> Json:
+    tables, migrations = sizes.replay_tables, sizes.replay_migrations
+    with fresh_database(args.database, folder) as url:
         project = BotProject(folder / "bot", url)
         project.write_ini()
         project.write_bot("cogs.big")
         allow_scratch_databases(project)
-        per = TABLES // MIGRATIONS
-        for step in range(1, MIGRATIONS + 1):
-            project.write_cog("big", cog_source(step * per, False))
+        per = max(1, tables // migrations)
+        for step in range(1, migrations + 1):
+            project.write_cog("big", cog_source(min(tables, step * per), False))
             project.ok("migrate")
             project.ok("upgrade")
-        project.write_cog("big", cog_source(TABLES, True))
-        runs = {"migrate": [], "migrate --replay": []}
-        for _ in range(3):
-            runs["migrate"].append(timed(project, "migrate"))
-            runs["migrate --replay"].append(timed(project, "migrate", "--replay"))
-        return {way: statistics.median(times) for way, times in runs.items()}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database", action="append", choices=BACKENDS)
-    args = parser.parse_args()
-    results = {}
-    for backend in args.database or BACKENDS:
-        with tempfile.TemporaryDirectory() as tmp:
-            figures = measure(backend, Path(tmp))
-        ratio = figures["migrate --replay"] / figures["migrate"]
-        results[backend] = {**figures, "ratio": ratio}
-        print(
-            f"{backend:10} migrate {figures['migrate']:.2f} s, migrate --replay "
-            f"{figures['migrate --replay']:.2f} s ({ratio:.2f}x)",
-            flush=True,
-        )
-    print(json.dumps(results))
+        project.write_cog("big", cog_source(tables, True))
+        runs: dict[str, list[float]] = {"migrate": [], "replay": []}
+        for _ in range(sizes.replay_runs):
+            runs["migrate"].append(timed(project, migrations, "migrate"))
+            runs["replay"].append(timed(project, migrations, "migrate", "--replay"))
+    plain, replay = statistics.median(runs["migrate"]), statistics.median(runs["replay"])
+    return {
+        "tables": tables,
+        "migrations": migrations,
+        "runs": sizes.replay_runs,
+        "migrate_s": round(plain, 3),
+        "migrate_replay_s": round(replay, 3),
+        "ratio": round(replay / plain, 2),
+    }
 
 
 if __name__ == "__main__":
-    main()
+    child_main(measure)

@@ -9,7 +9,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = {"loop_health", "ack_time", "scaling", "cli_startup", "overhead", "backup", "startup"}
+FIGURES = {
+    "loop_health",
+    "ack_time",
+    "scaling",
+    "cli_startup",
+    "overhead",
+    "backup",
+    "startup",
+    "replay",
+}
 
 
 def test_smoke_bench_writes_every_figure(tmp_path: Path) -> None:
