@@ -18,6 +18,7 @@ from alembic.operations import ops
 from sqlalchemy.engine import Connection
 
 from ..errors import MigrationError
+from . import bytecode
 from .naming import next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
 from .owned import order_drops, removed_tables
@@ -112,6 +113,7 @@ def _refuse_unrunnable(path: Path, module: ModuleType, app: str) -> None:
         verify_script(path, module)
     except ScriptCheckError as exc:
         path.unlink(missing_ok=True)
+        bytecode.forget(path)
         raise MigrationError(
             f"app {app!r}: the generated migration would fail at upgrade, so nothing was "
             f"written: {exc}"
@@ -124,6 +126,7 @@ def _rename_safely(path: Path, wanted_name: str) -> Path:
     if target == path or target.exists():
         return path
     os.rename(path, target)
+    bytecode.follow_rename(path, target)  # or a later reading would compile it again
     return target
 
 
