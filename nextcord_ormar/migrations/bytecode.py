@@ -32,9 +32,18 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from alembic.script import write_hooks
+from alembic.script import ScriptDirectory, write_hooks
 
-__all__ = ["HOOK", "THRESHOLD", "compile_out_of_process", "enabled", "follow_rename", "forget"]
+__all__ = [
+    "HOOK",
+    "THRESHOLD",
+    "compile_after_write",
+    "compile_out_of_process",
+    "enabled",
+    "follow_rename",
+    "forget",
+    "prepare",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +52,7 @@ log = logging.getLogger(__name__)
 #: the child takes about 20 ms (measured in bench/README.md, issue 17 round 2).
 THRESHOLD = 32 * 1024
 
-#: The post-write hook's name and type in the ``Config`` :class:`AppScripts` builds.
+#: The post-write hook's name and type (see :func:`compile_after_write`).
 HOOK = "nextcord_ormar_bytecode"
 
 #: How long the child may take before it is given up (then Alembic compiles in-process).
@@ -229,6 +238,18 @@ def follow_rename(old: Path, new: Path) -> None:
         os.replace(before, after)
     except OSError:
         forget(old)
+
+
+def compile_after_write(directory: ScriptDirectory) -> None:
+    """Have ``directory`` compile the next script it writes out of process, before importing it.
+
+    Alembic runs a :class:`ScriptDirectory`'s post-write hooks between writing a script and
+    importing it. Alembic prints a line for each hook it runs ("Running post write hook
+    ..."), so the engine adds ours only to the directory of a ``make`` whose script will be
+    large (``maker._estimated_size``), never to every configuration.
+    """
+    if enabled() and not any(hook.get("type") == HOOK for hook in directory.hooks):
+        directory.hooks = [*directory.hooks, {"_hook_name": HOOK, "type": HOOK}]
 
 
 @write_hooks.register(HOOK)

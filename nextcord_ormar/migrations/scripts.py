@@ -57,8 +57,7 @@ class AppScripts:
         """A fresh Alembic ``Config`` for this app (no ini file involved).
 
         Alembic reads the app's folder through it: its large scripts are compiled first, out
-        of this process, and a script Alembic writes is compiled before Alembic imports it
-        (see :mod:`.bytecode`).
+        of this process (see :mod:`.bytecode`).
         """
         quiet = argparse.Namespace(quiet=True)  # Alembic prints "Generating ..." otherwise
         cfg = Config(output_buffer=output, cmd_opts=quiet)
@@ -66,10 +65,7 @@ class AppScripts:
         cfg.set_main_option("version_locations", _ini_escape(str(self.folder)))
         cfg.set_main_option("path_separator", "os")
         cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
-        if bytecode.enabled():
-            cfg.set_section_option("post_write_hooks", "hooks", bytecode.HOOK)
-            cfg.set_section_option("post_write_hooks", f"{bytecode.HOOK}.type", bytecode.HOOK)
-            bytecode.prepare(self.folder)
+        bytecode.prepare(self.folder)
         cfg.attributes[ATTRIBUTE] = AppEnvironment(
             app=self.app.name,
             table_names=self.snapshot.table_names,
