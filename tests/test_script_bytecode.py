@@ -194,3 +194,23 @@ def test_an_edit_within_the_same_second_and_size_is_never_hidden(
     assert module.ANSWER == 2
     assert bytecode.compile_out_of_process([script])  # stale: compiled again, fresh after
     assert _checked_hash_pyc(script)
+
+
+async def test_a_small_make_runs_no_hook_and_prints_nothing(
+    db_url: str,
+    cog_project: CogProject,
+    compiles: Compiles,
+    bytecode_on: None,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Alembic prints a line for each post-write hook: ours runs only for a large script."""
+    cog_project.write("cogs/__init__.py", "")
+    cog_project.write("cogs/small.py", many_tables("small", 2))
+    folder = cog_project.root / "cogs" / "small" / "migrations"
+    async with running_bot(db_url, cog_project, extensions=("cogs.small",)) as scene:
+        engine = MigrationEngine.for_bot(scene.bot)
+        made = await engine.make("small", message="two tables")
+        assert made.path is not None
+        assert made.path.stat().st_size < bytecode.THRESHOLD
+    assert "post write hook" not in capfd.readouterr().out
+    assert [Path(name).name for name in compiles.of(folder)] == [made.path.name]
