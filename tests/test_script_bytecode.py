@@ -214,3 +214,18 @@ async def test_a_small_make_runs_no_hook_and_prints_nothing(
         assert made.path.stat().st_size < bytecode.THRESHOLD
     assert "post write hook" not in capfd.readouterr().out
     assert [Path(name).name for name in compiles.of(folder)] == [made.path.name]
+
+
+async def test_on_the_loop_no_child_is_waited_for(
+    db_url: str, cog_project: CogProject, compiles: Compiles, bytecode_on: None
+) -> None:
+    """With ``in_thread=False`` the loop would wait for the child: Python compiles, as before."""
+    folder = _big_cog(cog_project)
+    async with running_bot(db_url, cog_project, extensions=("cogs.big",)) as scene:
+        engine = MigrationEngine.for_bot(scene.bot, in_thread=False)
+        made = await engine.make("big", message="big tables")
+        assert made.path is not None
+        assert (await engine.upgrade(["big"])).failed is None
+    assert [Path(name).name for name in compiles.of(folder)] == [made.path.name]
+    assert not _checked_hash_pyc(made.path)  # Python's own timestamp bytecode
+    assert Path(importlib.util.cache_from_source(str(made.path))).exists()

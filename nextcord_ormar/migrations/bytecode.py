@@ -43,6 +43,7 @@ __all__ = [
     "follow_rename",
     "forget",
     "prepare",
+    "worth_it",
 ]
 
 log = logging.getLogger(__name__)
@@ -104,9 +105,22 @@ def cache_path(source: Path) -> Path | None:
         return None
 
 
+def worth_it() -> bool:
+    """Whether this thread should hand compiling to a child: a worker thread, not the main one.
+
+    A worker thread waiting for the child releases the GIL to the bot's loop. The main
+    thread (the bot's loop itself with ``in_thread=False``, or a script of the user's)
+    would only wait longer than compiling takes.
+    """
+    return enabled() and threading.current_thread() is not threading.main_thread()
+
+
 def prepare(folder: Path) -> None:
-    """Compile, in one child, the folder's large scripts whose bytecode is missing or stale."""
-    if not enabled():
+    """Compile, in one child, the folder's large scripts whose bytecode is missing or stale.
+
+    Only from a worker thread (:func:`worth_it`); elsewhere Alembic's import compiles.
+    """
+    if not worth_it():
         return
     try:
         with os.scandir(folder) as entries:
@@ -248,7 +262,7 @@ def compile_after_write(directory: ScriptDirectory) -> None:
     ..."), so the engine adds ours only to the directory of a ``make`` whose script will be
     large (``maker._estimated_size``), never to every configuration.
     """
-    if enabled() and not any(hook.get("type") == HOOK for hook in directory.hooks):
+    if worth_it() and not any(hook.get("type") == HOOK for hook in directory.hooks):
         directory.hooks = [*directory.hooks, {"_hook_name": HOOK, "type": HOOK}]
 
 
