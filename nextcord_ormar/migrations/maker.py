@@ -18,6 +18,7 @@ from alembic.operations import ops
 from sqlalchemy.engine import Connection
 
 from ..errors import MigrationError
+from . import bytecode
 from .naming import next_revision_id, slugify
 from .operations import describe_operations, flatten, name_from_operations, warnings_for
 from .owned import order_drops, removed_tables
@@ -66,6 +67,8 @@ def make_migration(
         name = message or name_from_operations(describe_operations(upgrade_ops), app.name)
         captured["message"] = name
         script.message = name
+        if _estimated_size(script) >= bytecode.THRESHOLD // 2:
+            bytecode.compile_after_write(context.environment_context.script)
 
     cfg = scripts.config(connection=conn, removed_tables=removed_tables(scripts))
     if empty:
@@ -106,12 +109,27 @@ def make_migration(
     )
 
 
+def _estimated_size(script: ops.MigrationScript) -> int:
+    """A rough size in bytes of the script Alembic will render (bytecode.THRESHOLD's scale).
+
+    About 100 bytes an operation and 80 a column of a created table, both directions.
+    """
+    size = 0
+    for container in (*script.upgrade_ops_list, *script.downgrade_ops_list):
+        for op in flatten(container):
+            size += 100
+            if isinstance(op, ops.CreateTableOp):
+                size += 80 * len(op.columns)
+    return size
+
+
 def _refuse_unrunnable(path: Path, module: ModuleType, app: str) -> None:
     """Delete a just-written script that could not run, and say why (see :mod:`.script_check`)."""
     try:
         verify_script(path, module)
     except ScriptCheckError as exc:
         path.unlink(missing_ok=True)
+        bytecode.forget(path)
         raise MigrationError(
             f"app {app!r}: the generated migration would fail at upgrade, so nothing was "
             f"written: {exc}"
@@ -124,6 +142,7 @@ def _rename_safely(path: Path, wanted_name: str) -> Path:
     if target == path or target.exists():
         return path
     os.rename(path, target)
+    bytecode.follow_rename(path, target)  # or a later reading would compile it again
     return target
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from ..apps import OrmarApp
 from ..errors import MigrationError, UnknownRevisionError
+from . import bytecode
 from .chain import check_heads, check_ids
 from .environment import ATTRIBUTE, AppEnvironment
 from .results import RevisionInfo
@@ -53,13 +54,18 @@ class AppScripts:
     def config(
         self, *, connection: Connection | None = None, output: io.StringIO | None = None, **env: Any
     ) -> Config:
-        """A fresh Alembic ``Config`` for this app (no ini file involved)."""
+        """A fresh Alembic ``Config`` for this app (no ini file involved).
+
+        Alembic reads the app's folder through it: its large scripts are compiled first, out
+        of this process (see :mod:`.bytecode`).
+        """
         quiet = argparse.Namespace(quiet=True)  # Alembic prints "Generating ..." otherwise
         cfg = Config(output_buffer=output, cmd_opts=quiet)
         cfg.set_main_option("script_location", _ini_escape(str(TEMPLATE_DIR)))
         cfg.set_main_option("version_locations", _ini_escape(str(self.folder)))
         cfg.set_main_option("path_separator", "os")
         cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+        bytecode.prepare(self.folder)
         cfg.attributes[ATTRIBUTE] = AppEnvironment(
             app=self.app.name,
             table_names=self.snapshot.table_names,
@@ -73,8 +79,9 @@ class AppScripts:
 
     # Reading the script directory imports every script; compiling a large one is a single
     # call that holds the GIL (about 15 ms for a 300-table script) while the bot's loop
-    # waits. One AppScripts asks the directory once, and a reading is shared with later
-    # operations for as long as the folder's scripts are unchanged (see ``_shared``).
+    # waits, so ``config()`` has them compiled by a child first (see .bytecode). One
+    # AppScripts asks the directory once, and a reading is shared with later operations for
+    # as long as the folder's scripts are unchanged (see ``_shared``).
 
     @functools.cached_property
     def _directory(self) -> ScriptDirectory:
