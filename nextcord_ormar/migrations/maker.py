@@ -67,7 +67,7 @@ def make_migration(
         captured["message"] = name
         script.message = name
 
-    cfg = scripts.config(connection=conn, removed_tables=removed_tables(scripts))
+    cfg = scripts.config(connection=conn, removed_tables=removed_tables(scripts), read_only=True)
     if empty:
         name = message or "empty"
         captured["message"] = name
