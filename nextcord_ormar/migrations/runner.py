@@ -23,6 +23,7 @@ import contextlib
 import gc
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -51,6 +52,10 @@ class Runner:
         self._sqlite: sqlalchemy.engine.Engine | None = None
         self._sqlite_url: sqlalchemy.engine.URL | None = None
         self._guard = threading.Lock()
+        # The kept engine, for the finalizer: a runner dropped without close() (a bot's
+        # start-up check, a discarded engine) still closes its connections.
+        self._kept: list[sqlalchemy.engine.Engine] = []
+        weakref.finalize(self, _dispose_all, self._kept)
 
     @property
     def in_thread(self) -> bool:
@@ -99,9 +104,9 @@ class Runner:
     def close(self) -> None:
         """Close the worker's kept SQLite connections (the next operation opens new ones)."""
         with self._guard:
-            sync, self._sqlite, self._sqlite_url = self._sqlite, None, None
-        if sync is not None:
-            sync.dispose()
+            self._sqlite, self._sqlite_url = None, None
+            kept, self._kept[:] = list(self._kept), []
+        _dispose_all(kept)
 
     def _sqlite_engine(self, url: sqlalchemy.engine.URL) -> sqlalchemy.engine.Engine:
         """The worker's SQLite engine, made once per URL and options and then kept."""
@@ -113,7 +118,10 @@ class Runner:
                 url.set(drivername="sqlite"), **self.database.engine_options
             )
             _transactional_sqlite(sync)
-        if stale is not None:  # the bot was pointed at another file
+            self._kept.append(sync)
+            if stale is not None:  # the bot was pointed at another file
+                self._kept.remove(stale)
+        if stale is not None:
             stale.dispose()
         return sync
 
@@ -178,6 +186,11 @@ def _worker_mode() -> Iterator[None]:
         if _WORKERS == 0:
             sys.setswitchinterval(_SAVED_INTERVAL)
             gc.set_threshold(*_SAVED_THRESHOLDS)
+
+
+def _dispose_all(engines: list[sqlalchemy.engine.Engine]) -> None:
+    for engine in engines:
+        engine.dispose()
 
 
 def _transactional_sqlite(engine: sqlalchemy.engine.Engine) -> None:
