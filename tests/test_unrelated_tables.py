@@ -130,12 +130,13 @@ def connections_opened() -> Iterator[list[object]]:
         sqlalchemy.event.remove(sqlalchemy.pool.Pool, "connect", record)
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-async def test_the_sqlite_worker_opens_one_connection_for_many_operations(
+@pytest.mark.parametrize("backend", ["sqlite", "mysql"], indirect=True)
+async def test_the_worker_opens_one_connection_for_many_operations(
     db_url: str, cog_project: CogProject
 ) -> None:
     """Each new SQLite connection parses the whole schema on its first statement; the worker
-    keeps one from an operation to the next (it opened one per operation)."""
+    keeps one from an operation to the next (it opened one per operation). MySQL's worker
+    keeps its (PyMySQL) connection too."""
     write_cogs(cog_project, moderation=False)
     bot = Bot(database_url=db_url)
     bot.load_extension("cogs.economy")

@@ -49,8 +49,8 @@ class Runner:
     def __init__(self, database: BotDatabase, in_thread: bool | None) -> None:
         self.database = database
         self._in_thread = in_thread
-        self._sqlite: sqlalchemy.engine.Engine | None = None
-        self._sqlite_url: sqlalchemy.engine.URL | None = None
+        self._sync: sqlalchemy.engine.Engine | None = None
+        self._sync_url: sqlalchemy.engine.URL | None = None
         self._guard = threading.Lock()
         # The kept engine, for the finalizer: a runner dropped without close() (a bot's
         # start-up check, a discarded engine) still closes its connections.
@@ -102,24 +102,29 @@ class Runner:
             raise MigrationError(self.scrub(first_line(exc))) from None
 
     def close(self) -> None:
-        """Close the worker's kept SQLite connections (the next operation opens new ones)."""
+        """Close the worker's kept connections (the next operation opens new ones)."""
         with self._guard:
-            self._sqlite, self._sqlite_url = None, None
+            self._sync, self._sync_url = None, None
             kept, self._kept[:] = list(self._kept), []
         _dispose_all(kept)
 
-    def _sqlite_engine(self, url: sqlalchemy.engine.URL) -> sqlalchemy.engine.Engine:
-        """The worker's SQLite engine, made once per URL and options and then kept."""
+    def _sync_engine(self, url: sqlalchemy.engine.URL) -> sqlalchemy.engine.Engine:
+        """The worker's engine over a synchronous driver, made once per URL and kept."""
         with self._guard:
-            if self._sqlite is not None and self._sqlite_url == url:
-                return self._sqlite
-            stale, self._sqlite_url = self._sqlite, url
-            self._sqlite = sync = sqlalchemy.create_engine(
-                url.set(drivername="sqlite"), **self.database.engine_options
+            if self._sync is not None and self._sync_url == url:
+                return self._sync
+            stale, self._sync_url = self._sync, url
+            backend = url.get_backend_name()
+            options = self.database.engine_options
+            if backend != "sqlite":
+                options["pool_pre_ping"] = True  # a session killed in between is replaced
+            self._sync = sync = sqlalchemy.create_engine(
+                url.set(drivername=_SYNC_DRIVERS[backend]), **options
             )
-            _transactional_sqlite(sync)
+            if backend == "sqlite":
+                _transactional_sqlite(sync)
             self._kept.append(sync)
-            if stale is not None:  # the bot was pointed at another file
+            if stale is not None:  # the bot was pointed at another database
                 self._kept.remove(stale)
         if stale is not None:
             stale.dispose()
@@ -127,11 +132,11 @@ class Runner:
 
     def _in_private_loop(self, fn: Callable[[Connection], T]) -> T:
         url = self.database.sa_url
-        if url.get_backend_name() == "sqlite":
-            # No loop needed: the standard library's driver straight from this thread, without
+        if url.get_backend_name() in _SYNC_DRIVERS:
+            # No loop needed: a synchronous driver straight from this thread (SQLite: without
             # aiosqlite's hop to its own thread for each of the dozens of statements that
-            # reflecting one table takes (5x faster comparisons; bench/startup.py).
-            conn = self._sqlite_engine(url).connect()
+            # reflecting one table takes, 5x faster comparisons; bench/startup.py).
+            conn = self._sync_engine(url).connect()
             try:
                 result = fn(conn)
             except BaseException:
@@ -151,6 +156,11 @@ class Runner:
 
         return asyncio.run(main())
 
+
+#: The synchronous driver the worker uses in place of the bot's async one, per database:
+#: the standard library's for SQLite, PyMySQL (which aiomysql is built on, and which the
+#: ``mysql`` extra installs) for MySQL and MariaDB.
+_SYNC_DRIVERS = {"sqlite": "sqlite", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
 
 _WORKERS = 0
 _SAVED_INTERVAL = 0.005
