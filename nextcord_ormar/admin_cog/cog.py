@@ -60,6 +60,10 @@ class MigrationsCog(commands.Cog, name="Migrations"):
             command.guild_ids_to_rollout = set(self.options.guild_ids)
             command.use_default_guild_ids = False
 
+    def cog_unload(self) -> None:
+        """Close the connections the migration engine keeps between operations."""
+        self.engine.close()
+
     # -- who may run it ------------------------------------------------------------------
 
     async def cog_application_command_check(  # type: ignore[override]

@@ -52,7 +52,8 @@ class MigrationEngine(MovesMixin, CareMixin):
     options: asyncpg connections belong to the loop that opened them, and Alembic's
     comparing, rendering and script imports are CPU work that would otherwise hold the
     bot's loop (and its gateway heartbeat). With ``in_thread=False`` the work runs through
-    ``run_sync`` on the bot's own engine.
+    ``run_sync`` on the bot's own engine. The worker keeps its SQLite and MySQL connection
+    between operations; :meth:`close` closes it (the cog does when it is unloaded).
 
     ``backups`` (a :class:`~.backup.Backups`, or ``True``/``False``; default: a SQLite file
     yes, a server no) says whether every write (upgrade, downgrade, stamp, adopt, restore) is

@@ -119,4 +119,7 @@ class CareMixin(EngineCore):
             with self._lock(conn):
                 return maker.restore(conn, file, apps)
 
-        return await self.runner.run(run)
+        try:
+            return await self.runner.run(run)
+        finally:
+            self.runner.close()  # nothing kept from before the restore

@@ -50,6 +50,11 @@ class EngineCore:
         #: Whether and where writes are backed up first (see :class:`.backup.Backups`).
         self.backups = Backups.of(backups)
 
+    def close(self) -> None:
+        """Close the connections the worker keeps between operations (SQLite; see
+        :mod:`.runner`); the engine stays usable and opens new ones when next asked."""
+        self.runner.close()
+
     @property
     def in_thread(self) -> bool:
         """Whether the work runs in a worker thread (see :mod:`.runner`)."""

@@ -36,6 +36,10 @@ class AppEnvironment:
     on_version_apply: Callable[..., None] | None = None
     #: Tables the app's own scripts created whose models were removed: compared, so dropped.
     removed_tables: frozenset[str] = frozenset()
+    #: A run that only reads (``make``): Alembic does not create the version table for it.
+    #: Creating it and rolling it back would change the schema, and SQLite then drops the
+    #: connection's parsed schema and parses the whole file again on its next statement.
+    read_only: bool = False
 
     def include_name(self, name: str | None, type_: str, parent_names: Any) -> bool:
         """Reflect only this app's tables: other apps' and unowned tables are never read.
@@ -99,6 +103,7 @@ def run_environment(context: Any) -> None:
         connection=env.connection,
         transaction_per_migration=True,
         on_version_apply=callbacks,
+        dont_mutate=env.read_only,
         **env.options(),
     )
     with context.begin_transaction():

@@ -60,22 +60,45 @@ class LegacyState:
 def detect(conn: Connection, apps: list[OrmarApp]) -> dict[str, LegacyState]:
     """The apps among ``apps`` with 0.3 traces and no version table of their own yet.
 
-    An app with its version table is asked about by name; the database's tables are listed
-    (once) only for the others, so the cost does not grow with tables no app owns.
+    Every question is asked by name: an app's version tables (its own, and 0.3's
+    ``alembic.<app>``), and the tables whose names start with ``<app>.``; the database's
+    tables are never listed, so the cost does not grow with tables no app owns.
     """
     inspector = sqlalchemy.inspect(conn)
-    names: set[str] | None = None
     found: dict[str, LegacyState] = {}
     for app in apps:
         if inspector.has_table(app.version_table):
             continue
-        if names is None:
-            names = set(inspector.get_table_names())
         version = legacy_version_table(app.name)
-        tables = tuple(sorted(n for n in names if n.startswith(f"{app.name}.")))
-        if version in names or tables:
-            found[app.name] = LegacyState(app.name, version if version in names else None, tables)
+        has_version = inspector.has_table(version)
+        tables = tuple(sorted(_tables_starting_with(conn, f"{app.name}.")))
+        if has_version or tables:
+            found[app.name] = LegacyState(app.name, version if has_version else None, tables)
     return found
+
+
+def _tables_starting_with(conn: Connection, prefix: str) -> list[str]:
+    """The names of the tables (not views) of the connection's schema that start with
+    ``prefix``, asked of the database's catalog with ``LIKE``; the database's other tables
+    are never read. The pattern turns ``%``, ``_`` and ``\\`` of the prefix into ``_`` (any
+    one character), so no escaping is needed anywhere; the exact test is made here."""
+    pattern = re.sub(r"[%_\\]", "_", prefix) + "%"
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE :p"
+    elif dialect == "postgresql":
+        query = (
+            "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+            "AND c.relkind IN ('r', 'p') AND c.relname LIKE :p"
+        )
+    elif dialect in ("mysql", "mariadb"):
+        rows = conn.execute(sqlalchemy.text("SHOW FULL TABLES LIKE :p"), {"p": pattern})
+        return [str(r[0]) for r in rows if r[1] == "BASE TABLE" and str(r[0]).startswith(prefix)]
+    else:  # not a supported database: list them all
+        return [n for n in sqlalchemy.inspect(conn).get_table_names() if n.startswith(prefix)]
+    rows = conn.execute(sqlalchemy.text(query), {"p": pattern})
+    return [str(r[0]) for r in rows if str(r[0]).startswith(prefix)]
 
 
 def refuse(conn: Connection, apps: list[OrmarApp], what: str) -> None:

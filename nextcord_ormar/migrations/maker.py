@@ -70,7 +70,7 @@ def make_migration(
         if _estimated_size(script) >= bytecode.THRESHOLD // 2:
             bytecode.compile_after_write(context.environment_context.script)
 
-    cfg = scripts.config(connection=conn, removed_tables=removed_tables(scripts))
+    cfg = scripts.config(connection=conn, removed_tables=removed_tables(scripts), read_only=True)
     if empty:
         name = message or "empty"
         captured["message"] = name

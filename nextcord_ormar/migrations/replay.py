@@ -85,12 +85,15 @@ async def replayed(
         database = BotDatabase()
         database.configure(url)
         twin = MigrationEngine(database, engine.registry, in_thread=True)
-        everything = engine.registry.with_dependencies([a.name for a in apps])
-        result = await twin.upgrade(everything)
-        for run in result.apps:
-            if run.error is not None:
-                raise _script_failed(twin, run) from None
-        yield twin
+        try:
+            everything = engine.registry.with_dependencies([a.name for a in apps])
+            result = await twin.upgrade(everything)
+            for run in result.apps:
+                if run.error is not None:
+                    raise _script_failed(twin, run) from None
+            yield twin
+        finally:
+            twin.close()  # its kept connection, before the scratch database goes
     finally:
         await scratch.drop()
         log.info("dropped scratch database %s", scratch.name)
