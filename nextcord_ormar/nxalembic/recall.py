@@ -237,10 +237,12 @@ def _url_source(url: URL) -> dict[str, str] | None:
         password = url.password is not None and value == str(url.password)
         if password and not secrets_of(_without_password(url)):
             return {"variable": name, "part": "password"}
+        if "://" not in value:
+            continue
         try:
             if normalize_url(value, check_driver=False) == url:
                 return {"variable": name, "part": "url"}
-        except NextcordOrmarError:
+        except Exception:  # any variable may hold anything: not this URL, then
             continue
     return None
 

@@ -259,6 +259,7 @@ def test_a_server_url_from_the_environment_is_read_again_not_written(
     if project.backend == "sqlite":
         pytest.skip("a SQLite URL carries no password")
     monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
+    monkeypatch.setenv("AAA_BROKEN", "postgresql://u@h:no-port/db")  # variables hold anything
     password = str(make_url(project.db_url).password)
     if part == "url":
         counting_bot(project, url='os.environ["BOT_DB"]')
