@@ -157,8 +157,10 @@ def details(name: str, figure: Json) -> str:
         return (
             f"nxalembic current {figure['nxalembic_current_s']}s, alembic current "
             f"{figure['alembic_current_s']}s; CPU {figure['nxalembic_current_cpu_s']}s / "
-            f"{figure['alembic_current_cpu_s']}s ({figure['cpu_ratio']}x); import "
-            f"nextcord+ormar alone {figure['import_nextcord_ormar_libs_s']}s"
+            f"{figure['alembic_current_cpu_s']}s ({figure['cpu_ratio']}x), URL from "
+            f"DATABASE_URL; URL in the bot's code: {figure['url_in_code_current_s']}s, CPU "
+            f"{figure['url_in_code_current_cpu_s']}s ({figure['url_in_code_cpu_ratio']}x); "
+            f"import nextcord+ormar alone {figure['import_nextcord_ormar_libs_s']}s"
         )
     return (
         f"engine {figure['engine_s']}s (make {figure['engine_make_s']} + upgrade "

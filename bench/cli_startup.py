@@ -3,11 +3,17 @@
 The plain Alembic project is the smallest that answers the same question: an ``alembic.ini``
 and an ``env.py`` (async engine, the same driver) reading the same app's version table with
 the same scripts. The bot module ``nxalembic`` imports is the usual one (nextcord, the cog).
+
+The headline is a bot that reads its URL from ``DATABASE_URL``, as deployed bots do (on the
+servers the URL carries a password, which nxalembic never writes down: it records the
+variable's name). A second project, the same bot with the URL written in its code, is
+measured alongside: on the servers its password keeps every read-only command importing it.
 """
 
 from __future__ import annotations
 
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -71,7 +77,8 @@ def downgrade():
 '''
 
 
-Command = tuple[list[str], Path, Path | None]
+#: ``(cmd, cwd, pycache, extra environment)``.
+Command = tuple[list[str], Path, Path | None, dict[str, str]]
 
 
 def _children_cpu() -> float:
@@ -80,7 +87,7 @@ def _children_cpu() -> float:
 
 
 def timed_runs(commands: list[Command], runs: int) -> list[tuple[list[float], list[float]]]:
-    """Each ``(cmd, cwd, pycache)`` once to warm up, then ``runs`` rounds taking turns (so a
+    """Each ``(cmd, cwd, pycache, env)`` once to warm up, then ``runs`` rounds taking turns (so a
     busy moment of a shared machine weighs on all alike); per command, the wall times and
     the CPU times (user + system) of the runs.
 
@@ -88,8 +95,8 @@ def timed_runs(commands: list[Command], runs: int) -> list[tuple[list[float], li
     installed package has its own; without, the environment's setting stands.
     """
     prepared = []
-    for cmd, cwd, pycache in commands:
-        env = child_env(cwd)
+    for cmd, cwd, pycache, extra in commands:
+        env = {**child_env(cwd), **extra}
         if pycache is not None:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = str(pycache)
@@ -114,20 +121,28 @@ def run(backend: str, sizes: Sizes, folder: Path) -> Json:
     with fresh_database(backend, folder) as url:
         if backend == "sqlite":
             # The test suite's SQLite URLs carry its secret as ``?password=`` (SQLite ignores
-            # it); a real one carries none. nxalembic never records a URL with a credential
-            # (then every command imports the bot), so on the servers, whose test users have
-            # passwords, this figure is the import's.
+            # it); a real one carries none. On the servers the test users have passwords,
+            # as real ones do: nxalembic writes none down (see the module's docstring).
             url = url.split("?", 1)[0]
         project = folder / "project"
         write_project(project, url, {APP: sizes.scaling_cog_tables})
+        from_env = {"DATABASE_URL": url}
+        in_code = folder / "project-url-in-code"
+        bot_source = (project / "bot.py").read_text(encoding="utf-8")
+        (project / "bot.py").write_text(
+            "import os\n" + bot_source.replace(repr(url), 'os.environ["DATABASE_URL"]'),
+            encoding="utf-8",
+        )
         for step in (["migrate"], ["upgrade"]):
             subprocess.run(
                 [str(bin_dir / "nxalembic"), *step],
                 cwd=project,
-                env=child_env(project),
+                env={**child_env(project), **from_env},
                 check=True,
                 capture_output=True,
             )
+        shutil.copytree(project, in_code)
+        (in_code / "bot.py").write_text(bot_source, encoding="utf-8")
         plain = folder / "plain"
         (plain / "alembic").mkdir(parents=True)
         (plain / "alembic" / "env.py").write_text(
@@ -147,19 +162,21 @@ def run(backend: str, sizes: Sizes, folder: Path) -> Json:
             [str(bin_dir / "nxalembic"), "current"],
             [str(bin_dir / "alembic"), "current"],
         )
-        ours_runs, theirs_runs, compiling, imports = timed_runs(
+        ours_runs, theirs_runs, coded_runs, compiling, imports = timed_runs(
             [
-                (nxalembic, project, cache),
-                (alembic, plain, cache),
+                (nxalembic, project, cache, from_env),
+                (alembic, plain, cache, {}),
+                # The URL (password included, on the servers) written in the bot's code.
+                (nxalembic, in_code, cache, {}),
                 # A source checkout run with PYTHONDONTWRITEBYTECODE=1: every run compiles
                 # nextcord-ormar's modules (Alembic's come with bytecode).
-                (nxalembic, project, None),
+                (nxalembic, project, None, from_env),
                 # What importing the bot's own libraries costs, which plain Alembic never pays.
-                ([sys.executable, "-c", "import nextcord, ormar"], project, cache),
+                ([sys.executable, "-c", "import nextcord, ormar"], project, cache, {}),
             ],
             sizes.cli_runs,
         )
-    (ours, ours_cpu), (theirs, theirs_cpu) = ours_runs, theirs_runs
+    (ours, ours_cpu), (theirs, theirs_cpu), (coded, coded_cpu) = ours_runs, theirs_runs, coded_runs
     return {
         "runs": sizes.cli_runs,
         "nxalembic_current_s": round(median(ours), 3),
@@ -170,6 +187,10 @@ def run(backend: str, sizes: Sizes, folder: Path) -> Json:
         "nxalembic_current_cpu_s": round(median(ours_cpu), 3),
         "alembic_current_cpu_s": round(median(theirs_cpu), 3),
         "cpu_ratio": round(median(ours_cpu) / median(theirs_cpu), 2),
+        # The same bot with its URL in its code (not from the environment).
+        "url_in_code_current_s": round(median(coded), 3),
+        "url_in_code_current_cpu_s": round(median(coded_cpu), 3),
+        "url_in_code_cpu_ratio": round(median(coded_cpu) / median(theirs_cpu), 2),
         "nxalembic_current_compiling_s": round(median(compiling[0]), 3),
         "import_nextcord_ormar_libs_s": round(median(imports[0]), 3),
     }

@@ -14,12 +14,17 @@ app's migrations folder is), :mod:`.app` (:class:`OrmarApp`) and :mod:`.app_regi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .app import OrmarApp
-from .app_registry import Registry, registry
+from .app_registry import Registry
 from .identifiers import MAX_IDENTIFIER_LENGTH, NAMING_CONVENTION, fit_identifier, metadata
 from .layout import default_migrations_path
-from .models import AppConfig, AppModel, AppModelMeta
 from .names import MAX_APP_NAME_LENGTH, validate_app_name
+
+if TYPE_CHECKING:
+    from .app_registry import registry
+    from .models import AppConfig, AppModel, AppModelMeta
 
 __all__ = [
     "MAX_APP_NAME_LENGTH",
@@ -36,3 +41,19 @@ __all__ = [
     "registry",
     "validate_app_name",
 ]
+
+
+_LAZY = {"AppConfig": "models", "AppModel": "models", "AppModelMeta": "models"}
+
+
+def __getattr__(name: str) -> Any:
+    """The names that import ormar (the models, and the registry with ormar's connection)
+    load on first use: ``nxalembic``'s read-only commands need none of them."""
+    if name in _LAZY or name == "registry":
+        import importlib
+
+        module = importlib.import_module(f".{_LAZY.get(name, 'app_registry')}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

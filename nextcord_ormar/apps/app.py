@@ -7,17 +7,18 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import ormar
 import sqlalchemy
 
-from ..database import BotDatabase
 from .identifiers import fit_identifier
 from .layout import default_migrations_path, module_file
-from .models import AppConfig, detach_reverse_relations, models_of, settled, tables_of
 from .names import validate_app_name
 
 if TYPE_CHECKING:
+    import ormar
+
+    from ..database import BotDatabase
     from .app_registry import Registry
+    from .models import AppConfig
 
 __all__ = ["OrmarApp"]
 
@@ -84,6 +85,8 @@ class OrmarApp:
                 raise TypeError(
                     f"{forbidden}= is set by the app; every app shares the bot's {forbidden}"
                 )
+        from .models import AppConfig  # ormar: only once a model is declared
+
         return AppConfig(self, **options)
 
     def table_name(self, base: str) -> str:
@@ -101,7 +104,10 @@ class OrmarApp:
         self._registry._invalidate()
 
     def _reset(self, *, migrations: str | os.PathLike[str] | None) -> None:
-        detach_reverse_relations(self._configs, self.models)
+        if self._configs:
+            from .models import detach_reverse_relations
+
+            detach_reverse_relations(self._configs, self.models)
         for table in self.tables:
             if table.key in self.metadata.tables and self.metadata.tables[table.key] is table:
                 self.metadata.remove(table)
@@ -126,6 +132,12 @@ class OrmarApp:
         """This app's models and tables; cached until a model or table of the app changes."""
         if self._contents is not None:
             return self._contents
+        if not self._configs:  # no model (nxalembic's recorded apps): ormar has nothing to add
+            extra = tuple({id(t): t for t in reversed(self._extra_tables)}.values())[::-1]
+            self._contents = _Contents((), extra, frozenset(t.name for t in extra))
+            return self._contents
+        from .models import models_of, settled, tables_of
+
         models = models_of(self._configs)
         tables = tables_of(self._configs, models, self._extra_tables)
         contents = _Contents(tuple(models), tuple(tables), frozenset(t.name for t in tables))

@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy
 
-from ..database import BotDatabase, database
 from ..errors import AppConflictError, UnknownAppError
 from .app import OrmarApp
 from .identifiers import metadata
 from .names import validate_app_name
+
+if TYPE_CHECKING:
+    from ..database import BotDatabase
 
 __all__ = ["Registry", "registry"]
 
@@ -173,5 +175,17 @@ def _same_source(app: OrmarApp, module: str, module_file: str | None) -> bool:
     return app.module == module
 
 
-#: The process-wide registry of apps.
-registry = Registry(metadata=metadata, database=database)
+if TYPE_CHECKING:
+    #: The process-wide registry of apps.
+    registry: Registry
+
+
+def __getattr__(name: str) -> Any:
+    """The process-wide registry, made on first use: its database is ormar's connection,
+    which nxalembic's read-only commands (with their recorded apps) never import."""
+    if name == "registry":
+        from ..database import database
+
+        made = globals().setdefault("registry", Registry(metadata=metadata, database=database))
+        return made
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

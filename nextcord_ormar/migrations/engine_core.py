@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
 from ..apps import OrmarApp, Registry
-from ..apps import registry as default_registry
-from ..database import BotDatabase
-from ..database import database as default_database
 from .backup import BackupMaker, Backups, Move
 from .locking import migration_lock
 from .results import Backup
 from .runner import Runner
 from .scripts import AppScripts
 from .snapshot import AppSnapshot
+
+if TYPE_CHECKING:
+    from ..connection import PlainDatabase
+    from ..database import BotDatabase
 
 __all__ = ["EngineCore"]
 
@@ -32,7 +34,7 @@ class EngineCore:
 
     def __init__(
         self,
-        database: BotDatabase | None = None,
+        database: BotDatabase | PlainDatabase | None = None,
         registry: Registry | None = None,
         *,
         in_thread: bool | None = None,
@@ -40,8 +42,14 @@ class EngineCore:
         on_lock_wait: Callable[[], None] | None = None,
         backups: Backups | bool | None = None,
     ) -> None:
-        self.database = database or default_database
-        self.registry = registry or default_registry
+        if database is None or registry is None:  # the process's own (ormar's connection)
+            from .. import apps
+            from ..database import database as default_database
+
+            database = database or default_database
+            registry = registry or apps.registry
+        self.database = database
+        self.registry = registry
         self.runner = Runner(self.database, in_thread)
         #: Seconds a write waits for another process's migration to finish (0: fail at once).
         self.lock_timeout = lock_timeout

@@ -31,7 +31,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from ..apps import OrmarApp
-from ..database import BotDatabase, normalize_url, scrub_password
+from ..connection import normalize_url, scrub_password
 from ..errors import ReplayError, first_line
 from .engine import MigrationEngine
 from .questions import Questioner
@@ -82,6 +82,8 @@ async def replayed(
     url = await scratch.create()
     log.info("replaying the history into scratch database %s", scratch.name)
     try:
+        from ..database import BotDatabase
+
         database = BotDatabase()
         database.configure(url)
         twin = MigrationEngine(database, engine.registry, in_thread=True)

@@ -29,7 +29,7 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy
 from alembic.util import CommandError
@@ -37,10 +37,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ..database import BotDatabase
 from ..errors import MigrationError, NextcordOrmarError, first_line
 from ..redact import scrub
 from .locking import sqlite_file
+
+if TYPE_CHECKING:
+    from ..connection import PlainDatabase
+    from ..database import BotDatabase
 
 __all__ = ["GIL_SWITCH_INTERVAL", "Runner"]
 
@@ -50,7 +53,7 @@ T = TypeVar("T")
 class Runner:
     """Runs ``fn(connection)`` for the engine, in a worker thread or through ``run_sync``."""
 
-    def __init__(self, database: BotDatabase, in_thread: bool | None) -> None:
+    def __init__(self, database: BotDatabase | PlainDatabase, in_thread: bool | None) -> None:
         self.database = database
         self._in_thread = in_thread
         self._sync: sqlalchemy.engine.Engine | None = None

@@ -28,12 +28,14 @@ import sysconfig
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy
+from sqlalchemy.engine import URL, make_url
 
 from ..apps import Registry
-from ..database import BotDatabase
+from ..connection import PlainDatabase, normalize_url
+from ..errors import NextcordOrmarError
 from ..redact import is_secret_key, secrets_of
 from .project import ProjectConfig
 
@@ -50,7 +52,7 @@ __all__ = [
 
 #: Commands that answer from the scripts and version tables alone (no model is compared).
 READ_ONLY_COMMANDS = frozenset({"current", "history", "heads", "show"})
-_FORMAT = 1
+_FORMAT = 2
 #: Environment variables that differ between shells without changing what a bot does.
 _VOLATILE = frozenset(
     {"_", "PWD", "OLDPWD", "SHLVL", "PYTEST_CURRENT_TEST", "PYTHONDONTWRITEBYTECODE"}
@@ -169,13 +171,22 @@ def remember(config: ProjectConfig, taken: dict[str, Any], bot: Any, recorder: R
         return  # a module imported before (in this process) was not read now: nothing to go by
     url = bot.database.sa_url
     options = getattr(bot, "_database_options", {})
-    if _carries_credential(url, options):
-        return  # never written to disk: read-only commands import the bot each time
+    source = _url_source(url)
+    if source is not None and source["part"] == "url":
+        written: URL | None = None  # all of it from the environment: only its shape is kept
+    else:
+        written = _without_password(url) if source is not None else url
+        if _carries_credential(written, {}):
+            return  # never written to disk: read-only commands import the bot each time
+    if _carries_credential(None, options):
+        return
     registry: Registry = bot.registry
     facts = {
         **taken,
         "files": recorder.digests,
-        "url": url.render_as_string(hide_password=False),
+        "url": written.render_as_string(hide_password=False) if written is not None else None,
+        "url_from": source,
+        "shape": _shape(url),
         "options": options,
         "apps": [
             {
@@ -191,6 +202,8 @@ def remember(config: ProjectConfig, taken: dict[str, Any], bot: Any, recorder: R
     path = _cache_file(config)
     try:
         text = json.dumps(facts)
+        if any(secret in text for secret in secrets_of(url)):
+            return  # the password also spelled elsewhere in the URL (a user of that name...)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -200,6 +213,54 @@ def remember(config: ProjectConfig, taken: dict[str, Any], bot: Any, recorder: R
         _prune(path.parent)
     except (OSError, TypeError, ValueError):
         return  # engine options that are not data, an unwritable cache: import next time
+
+
+def _shape(url: URL) -> list[Any]:
+    """What a URL taken from the environment must still name: dialect and driver, host,
+    port and database (no user name, password or query string)."""
+    return [url.drivername, url.host, url.port, url.database]
+
+
+def _without_password(url: URL) -> URL:
+    return url._replace(password=None)  # URL.set() ignores None
+
+
+def _url_source(url: URL) -> dict[str, str] | None:
+    """The environment variable the bot took its database URL (or only the URL's password)
+    from, when one holds exactly that: then only the variable's name is written down, and
+    a later command reads the value again (see :func:`_url_of`)."""
+    if not url.password and not secrets_of(url):
+        return None
+    for name, value in sorted(os.environ.items()):
+        if name in _VOLATILE or not value.strip():
+            continue
+        password = url.password is not None and value == str(url.password)
+        if password and not secrets_of(_without_password(url)):
+            return {"variable": name, "part": "password"}
+        if "://" not in value:
+            continue
+        try:
+            if normalize_url(value, check_driver=False) == url:
+                return {"variable": name, "part": "url"}
+        except Exception:  # any variable may hold anything: not this URL, then
+            continue
+    return None
+
+
+def _url_of(facts: dict[str, Any]) -> str | URL | None:
+    """The recorded URL, its password or the whole of it read again from the environment
+    variable it came from; ``None`` when the variable is gone or no longer fits."""
+    source = facts.get("url_from")
+    if source is None:
+        return str(facts["url"])
+    value = os.environ.get(source["variable"])
+    if not value:
+        return None
+    if source["part"] == "password":
+        url = make_url(facts["url"]).set(password=value)
+    else:
+        url = normalize_url(value, check_driver=False)
+    return url if _shape(url) == facts["shape"] else None
 
 
 def _carries_credential(url: Any, options: Any) -> bool:
@@ -238,20 +299,22 @@ def recall(config: ProjectConfig, taken: dict[str, Any]) -> RecordedBot | None:
         for path, digest in facts["files"].items():
             if _digest(path) != digest:
                 return None
-        return RecordedBot(facts)
-    except (OSError, ValueError, KeyError, TypeError):
+        url = _url_of(facts)
+        return RecordedBot(facts, url) if url is not None else None
+    except (OSError, ValueError, KeyError, TypeError, NextcordOrmarError):
         return None
 
 
 class RecordedBot:
     """The part of a bot read-only commands use, rebuilt from recorded facts."""
 
-    def __init__(self, facts: dict[str, Any]) -> None:
+    def __init__(self, facts: dict[str, Any], url: str | URL) -> None:
         self.backups = None
         self._database_options: dict[str, Any] = dict(facts["options"])
-        self.database = BotDatabase()
-        self.database.configure(facts["url"], **self._database_options)
-        self.registry = Registry(metadata=sqlalchemy.MetaData(), database=self.database)
+        # A plain SQLAlchemy URL and engine options: no ormar connection, no ormar import.
+        self.database = PlainDatabase(url, **self._database_options)
+        database = cast(Any, self.database)  # the registry's apps never reach it here
+        self.registry = Registry(metadata=sqlalchemy.MetaData(), database=database)
         for app in facts["apps"]:
             self.registry.create(
                 app["name"],

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.cli.project import BOT_MODULE, BotProject
 
@@ -177,3 +178,149 @@ def test_a_url_with_a_credential_is_never_written_down(
     written = [p for p in cache.rglob("*") if p.is_file()] if cache.exists() else []
     assert not [p for p in written if "hunter2-recall" in p.read_text(errors="replace")]
     assert not written
+
+
+def imported(run: Any) -> set[str]:
+    """The modules a run imported, from its ``-X importtime`` report on stderr."""
+    names = set()
+    for line in run.err.splitlines():
+        if line.startswith("import time:") and "self [us]" not in line:
+            names.add(line.rsplit("|", 1)[1].strip())
+    assert names, "no -X importtime report: PYTHONPROFILEIMPORTTIME was not set"
+    return names
+
+
+def heavy(names: set[str]) -> set[str]:
+    """What a recalled read-only command has no use for: the bot's libraries."""
+    return {n for n in names if n.split(".")[0] in {"ormar", "pydantic", "nextcord"}}
+
+
+def test_a_recalled_command_imports_neither_ormar_nor_pydantic_nor_nextcord(
+    sqlite_project: BotProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only SQLAlchemy, the driver, Alembic's script reading and nextcord-ormar's own small
+    modules: the models and the bot's connection (ormar, pydantic) are not needed to read a
+    version table, so a recorded bot does not load them."""
+    project = sqlite_project
+    counting_bot(project)
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")  # the same environment throughout
+    project.ok("migrate")
+    first = project.ok("upgrade")
+    assert {"ormar", "pydantic", "nextcord"} <= heavy(imported(first))  # the bot was imported
+
+    for args in (["current"], ["history"], ["heads"], ["show", "economy", "0001"]):
+        run = project.ok(*args)
+        assert heavy(imported(run)) == set(), args
+    assert imports(project) == 2
+    current = project.ok("current")
+    assert current.out.splitlines() == ["economy: 0001 (head)", "awards: 0001 (head)"]
+    assert {"sqlalchemy", "aiosqlite", "alembic"} <= imported(current)
+
+
+def test_the_package_still_offers_every_name_it_did() -> None:
+    """The names that import ormar or nextcord load on first use, as they were before."""
+    code = (
+        "import sys, nextcord_ormar as n\n"
+        "assert 'ormar' not in sys.modules and 'nextcord' not in sys.modules\n"
+        "import nextcord_ormar.database\n"
+        "from nextcord_ormar import AppConfig, AppModel, Bot, BotDatabase, OrmarApp, database\n"
+        "from nextcord_ormar import registry\n"
+        "from nextcord_ormar.apps import AppModelMeta, registry as apps_registry\n"
+        "assert isinstance(n.database, BotDatabase) and n.database is database\n"
+        "assert registry is apps_registry is n.registry and registry.database is database\n"
+        "assert type(AppModel) is AppModelMeta\n"
+        "from nextcord_ormar import *\n"
+        "print(sorted(set(n.__all__) - set(globals())))\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def server_url_parts(project: BotProject) -> tuple[str, str]:
+    """The project's server URL without its password (Python source), and the password."""
+    url = make_url(project.db_url)
+    assert url.password
+    bare = url.set(password="PASSWORD").render_as_string(hide_password=False)
+    head, tail = bare.split(":PASSWORD@")
+    return f'{head!r} + ":" + os.environ["BOT_DB_PASSWORD"] + "@" + {tail!r}', str(url.password)
+
+
+@pytest.mark.parametrize("part", ["url", "password"])
+def test_a_server_url_from_the_environment_is_read_again_not_written(
+    project: BotProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part: str
+) -> None:
+    """A deployed bot reads its URL (or its password) from an environment variable: the
+    record keeps the variable's name, never its value, and read-only commands take the
+    value from the environment again instead of importing the bot."""
+    if project.backend == "sqlite":
+        pytest.skip("a SQLite URL carries no password")
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
+    monkeypatch.setenv("AAA_BROKEN", "postgresql://u@h:no-port/db")  # variables hold anything
+    password = str(make_url(project.db_url).password)
+    if part == "url":
+        counting_bot(project, url='os.environ["BOT_DB"]')
+        monkeypatch.setenv("BOT_DB", project.db_url)
+    else:
+        source, password = server_url_parts(project)
+        counting_bot(project, url=source)
+        monkeypatch.setenv("BOT_DB_PASSWORD", password)
+    project.ok("migrate")
+    project.ok("upgrade")
+    assert imports(project) == 2
+
+    current = project.ok("current")
+    assert current.out.splitlines() == ["economy: 0001 (head)", "awards: 0001 (head)"]
+    assert imports(project) == 2  # answered from the record, the bot not imported
+    assert heavy(imported(current)) == set()
+    assert project.ok("history").out.splitlines()[1] == "  0001 create members [applied, head]"
+    assert imports(project) == 2
+
+    (record,) = (tmp_path / "xdg-cache").rglob("*.json")
+    text = record.read_text(encoding="utf-8")
+    assert password not in text
+    assert project.db_url not in text
+    assert ("BOT_DB" if part == "url" else "BOT_DB_PASSWORD") in text
+    if part == "url":
+        assert "://" not in text  # only the URL's shape: no user name either
+
+    # Another value (the same database spelt another way): the bot is imported again.
+    variable = "BOT_DB" if part == "url" else "BOT_DB_PASSWORD"
+    if part == "url":
+        other = make_url(project.db_url)
+        backend, plus, _ = other.drivername.partition("+")
+        spelt = (
+            backend if plus else f"{backend}+{'asyncpg' if backend == 'postgresql' else 'aiomysql'}"
+        )
+        monkeypatch.setenv(
+            variable, other.set(drivername=spelt).render_as_string(hide_password=False)
+        )
+    else:
+        monkeypatch.setenv("UNRELATED", "x")  # the password cannot change: the server checks it
+    assert project.ok("current").out == current.out
+    assert imports(project) == 3
+    assert project.ok("current").out == current.out
+    assert imports(project) == 3  # and recorded for that environment
+
+    # Without the variable the bot is imported, and fails as it would on its own.
+    monkeypatch.delenv(variable)
+    gone = project.nx("current")
+    assert imports(project) == 4
+    assert gone.code == 2
+    assert f"KeyError: '{variable}'" in gone.err
+
+
+def test_a_server_password_written_in_the_code_is_not_recorded(project: BotProject) -> None:
+    """The URL in the bot's code (or in a file it reads), password included: nothing to read
+    it again from, so the record is not written and every command imports the bot."""
+    if project.backend == "sqlite":
+        pytest.skip("a SQLite URL carries no password")
+    counting_bot(project)
+    project.ok("migrate")
+    project.ok("upgrade")
+    project.ok("current")
+    project.ok("heads")
+    assert imports(project) == 4
