@@ -57,17 +57,24 @@ class LegacyState:
         )
 
 
-def detect(conn: Connection, apps: list[OrmarApp]) -> dict[str, LegacyState]:
+def detect(
+    conn: Connection, apps: list[OrmarApp], table_names: set[str] | None = None
+) -> dict[str, LegacyState]:
     """The apps among ``apps`` with 0.3 traces and no version table of their own yet.
 
     An app with its version table is asked about by name; the database's tables are listed
-    (once) only for the others, so the cost does not grow with tables no app owns.
+    (once) only for the others, so the cost does not grow with tables no app owns. A caller
+    that has listed the tables already passes them as ``table_names`` (then nothing is asked).
     """
     inspector = sqlalchemy.inspect(conn)
-    names: set[str] | None = None
+    names: set[str] | None = table_names
     found: dict[str, LegacyState] = {}
     for app in apps:
-        if inspector.has_table(app.version_table):
+        if (
+            app.version_table in table_names
+            if table_names is not None
+            else inspector.has_table(app.version_table)
+        ):
             continue
         if names is None:
             names = set(inspector.get_table_names())
