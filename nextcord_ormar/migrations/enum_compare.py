@@ -76,9 +76,9 @@ def _compare_enums(
         e["name"]: tuple(e["labels"]) for e in inspector.get_enums() if e.get("visible", True)
     }
     in_db = set(inspector.get_table_names())
+    tables = metadata.sorted_tables  # a sort of every app's tables: once, not per app
     owns = [
-        [t for t in metadata.sorted_tables if scope.include(t, t.name, "table", False, None)]
-        for scope in scopes
+        [t for t in tables if scope.include(t, t.name, "table", False, None)] for scope in scopes
     ]
     # every app's tables' columns in one statement (not one per table)
     present = sorted({t.name for own in owns for t in own if t.name in in_db})
