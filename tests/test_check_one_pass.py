@@ -27,7 +27,9 @@ from nextcord_ormar.migrations.status import app_status
 from tests.conftest import CogProject
 
 
-def cog(app: str, models: dict[str, list[str]], enum_labels: tuple[str, ...] = ()) -> str:
+def cog(
+    app: str, models: dict[str, list[str]], enum_labels: tuple[str, ...] = (), pk: str = ""
+) -> str:
     """A cog module whose app has ``models`` (class name → extra field lines)."""
     lines = ["import enum", "import ormar", "from nextcord.ext import commands"]
     lines.append("from nextcord_ormar import AppModel, OrmarApp")
@@ -37,7 +39,10 @@ def cog(app: str, models: dict[str, list[str]], enum_labels: tuple[str, ...] = (
         lines += [f"    {label} = {label!r}" for label in enum_labels]
     for model, fields in models.items():
         lines += [f"class {model}(AppModel):", "    ormar_config = app.config()"]
-        lines += ["    id: int = ormar.Integer(primary_key=True)", *(f"    {f}" for f in fields)]
+        lines += [
+            f"    id: int = ormar.Integer(primary_key=True{pk})",
+            *(f"    {f}" for f in fields),
+        ]
     name = app.title().replace("_", "") + "Cog"
     lines += [f"class {name}(commands.Cog):", "    pass", "def setup(bot):"]
     lines.append(f"    bot.add_cog({name}())")
@@ -66,6 +71,11 @@ APPS: dict[str, tuple[str, str]] = {
         cog("enm", {"Item": [mood("enm")]}, ("calm", "angry", "sleepy")),
     ),
     "edited": (cog("edited", {"Item": [NAME]}), cog("edited", {"Item": [NAME]})),
+    # a SERIAL in the database, no longer autoincrement in the model
+    "serial": (
+        cog("serial", {"Item": [NAME]}),
+        cog("serial", {"Item": [NAME]}, pk=", autoincrement=False"),
+    ),
     "tag": (cog("tag", {"Item": [NAME]}), cog("tag", {"Item": [NAME]})),
     "tag_x": (cog("tag_x", {"Item": [NAME]}), cog("tag_x", {"Item": [NAME, NOTE]})),
 }

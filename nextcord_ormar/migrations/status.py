@@ -10,6 +10,7 @@ equal).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from alembic.autogenerate import produce_migrations
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
+from sqlalchemy.types import BIGINT, INTEGER
 
 from . import ledger, legacy
 from .enum_compare import SCOPES_OPTION, EnumScope
@@ -188,6 +190,8 @@ def _diff_together(conn: Connection, group: list[AppScripts]) -> dict[str, ops.U
         **{SCOPES_OPTION: list(scopes.values())},
     )
     context = MigrationContext.configure(connection=conn, opts=options)
+    if conn.dialect.name == "postgresql":
+        _serials_at_once(context)
     together = produce_migrations(context, next(iter(envs.values())).metadata).upgrade_ops
     assert together is not None
     mine: dict[str, list[Any]] = {name: [] for name in envs}
@@ -200,6 +204,45 @@ def _diff_together(conn: Connection, group: list[AppScripts]) -> dict[str, ops.U
         name: ops.UpgradeOps(ops=[*scopes[name].first, *mine[name], *scopes[name].last])
         for name in envs
     }
+
+
+_SEQUENCE_DEFAULT = re.compile(r"nextval\('(.+?)'::regclass\)")
+_SEQUENCE_OWNERS = sqlalchemy.text(
+    "SELECT CAST(CAST(s.oid AS regclass) AS text), a.attname FROM pg_class s "
+    "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
+    "AND d.refclassid = 'pg_class'::regclass "
+    "JOIN pg_class t ON t.oid = d.refobjid "
+    "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+    "WHERE s.relkind = 'S'"
+)
+
+
+def _serials_at_once(context: MigrationContext) -> None:
+    """On PostgreSQL, Alembic asks the catalogue, for every reflected integer column whose
+    default draws from a sequence, which column owns that sequence (a ``SERIAL``'s default is
+    then left out of the comparison): one statement per table. For this comparison only
+    (this context's own implementation object), the owners of all sequences are read in one
+    statement, when the first such column is met, and the same rule applied to each."""
+    impl: Any = context.impl
+    owners: dict[str, str] | None = None
+
+    def column_reflect(inspector: Any, table: Any, column_info: dict[str, Any]) -> None:
+        nonlocal owners
+        default = column_info.get("default")
+        if not default or not isinstance(column_info["type"], INTEGER | BIGINT):
+            return
+        found = _SEQUENCE_DEFAULT.match(default)
+        if found is None:
+            return
+        if owners is None:
+            rows = context.connection.execute(_SEQUENCE_OWNERS)  # type: ignore[union-attr]
+            owners = {}
+            for sequence, column in rows:
+                owners.setdefault(str(sequence), str(column))
+        if owners.get(found.group(1)) == column_info["name"]:
+            del column_info["default"]  # the column's own sequence: a SERIAL
+
+    impl.autogen_column_reflect = column_reflect
 
 
 def diff_if_current(conn: Connection, scripts: AppScripts) -> ops.UpgradeOps | None:
