@@ -145,7 +145,10 @@ def details(name: str, figure: Json) -> str:
         return (
             f"{figure['cogs']} cogs x {figure['tables'] // figure['cogs']} tables, all "
             f"migrated: ready in {figure['off_s']}s (off), {figure['check_s']}s (check), "
-            f"{figure['added_s']}s added (median of {figure['runs']})"
+            f"{figure['added_s']}s added (median of {figure['runs']}); one check of every "
+            f"app: {figure.get('check_statements')} statements, {figure.get('check_cpu_s')}s "
+            f"CPU (one app: {figure.get('check_one_app_statements')}, "
+            f"{figure.get('check_one_app_cpu_s')}s)"
         )
     if name == "replay":
         return (

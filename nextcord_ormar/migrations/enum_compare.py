@@ -7,6 +7,8 @@ Alembic's own comparison and only looks at the types the app's own tables use.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy
@@ -15,6 +17,7 @@ from alembic.operations import ops
 from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine.reflection import ObjectKind, ObjectScope
 
 from ..errors import MigrationError
 from .enums import (
@@ -24,7 +27,7 @@ from .enums import (
     RetypeEnumColumnOp,
 )
 
-__all__ = ["PLUGIN"]
+__all__ = ["PLUGIN", "SCOPES_OPTION", "EnumScope"]
 
 #: The Alembic plugin name :meth:`.AppEnvironment.options` enables.
 PLUGIN = "nextcord_ormar.enums"
@@ -37,34 +40,111 @@ def _enum_name(type_: Any) -> str | None:
     return None
 
 
+@dataclass
+class EnumScope:
+    """One app's share of a comparison that covers several apps at once (see
+    :func:`.status.model_diffs`): which tables are its own, and the enum operations found for
+    it, to go first and last among its operations."""
+
+    include: Callable[..., bool]
+    first: list[ops.MigrateOperation] = field(default_factory=list)
+    last: list[ops.MigrateOperation] = field(default_factory=list)
+
+
+#: The ``context.configure`` option holding the :class:`EnumScope` of each app compared.
+SCOPES_OPTION = "nextcord_ormar_enum_scopes"
+
+
 def _compare_enums(
     autogen_context: AutogenContext, upgrade_ops: ops.UpgradeOps
 ) -> PriorityDispatchResult:
-    """After Alembic's own comparison: create, alter, retype and drop the app's enum types."""
+    """After Alembic's own comparison: create, alter, retype and drop the app's enum types.
+
+    With several apps compared at once (:data:`SCOPES_OPTION`), each app's operations go to
+    its :class:`EnumScope` instead, found exactly as a comparison of that app alone finds them.
+    """
     conn = autogen_context.connection
     metadata = autogen_context.metadata
     if conn is None or not isinstance(metadata, sqlalchemy.MetaData):
         return PriorityDispatchResult.CONTINUE
+    scopes: list[EnumScope] | None = autogen_context.opts.get(SCOPES_OPTION)
+    alone = scopes is None
+    if scopes is None:
+        scopes = [EnumScope(autogen_context.run_object_filters)]
     inspector: Any = autogen_context.inspector  # PostgreSQL's, with get_enums()
     existing = {
         e["name"]: tuple(e["labels"]) for e in inspector.get_enums() if e.get("visible", True)
     }
-    own = [
-        t
-        for t in metadata.sorted_tables
-        if autogen_context.run_object_filters(t, t.name, "table", False, None)
+    in_db = set(inspector.get_table_names())
+    tables = metadata.sorted_tables  # a sort of every app's tables: once, not per app
+    owns = [
+        [t for t in tables if scope.include(t, t.name, "table", False, None)] for scope in scopes
     ]
-    own_names = {t.name for t in own}
+    # every app's tables' columns in one statement (not one per table)
+    present = sorted({t.name for own in owns for t in own if t.name in in_db})
+    reflected = (
+        inspector.get_multi_columns(
+            filter_names=present, kind=ObjectKind.ANY, scope=ObjectScope.ANY
+        )
+        if present
+        else {}
+    )
+    columns = {name: cols for (_, name), cols in reflected.items()}
+    used_anywhere = {_enum_name(c.type) for t in metadata.tables.values() for c in t.columns}
+    found = [_enum_ops(own, columns, existing, in_db) for own in owns]
+    asked = {n for wanted, _, db_columns in found for n in (*wanted, *db_columns)}
+    users = _users(conn, sorted(asked)) if asked else {}
+    for scope, own, (wanted, retypes, db_columns) in zip(scopes, owns, found, strict=True):
+        own_names = {t.name for t in own}
+        first: list[ops.MigrateOperation] = []
+        for name, values in wanted.items():
+            foreign = sorted(users.get(name, set()) - own_names)
+            if foreign:
+                raise MigrationError(
+                    f"enum type {name!r} is already used by table {foreign[0]}, which is not "
+                    "this app's; give the Python enum a name of its own"
+                )
+            if name not in existing:
+                first.append(CreateEnumTypeOp(name, values))
+            elif existing[name] != values:
+                cols = tuple(db_columns.get(name, ()))
+                first.append(AlterEnumTypeOp(name, values, existing[name], cols))
+        scope.first = first + retypes
+        scope.last = [
+            DropEnumTypeOp(name, existing[name])
+            for name in sorted(set(db_columns) - used_anywhere)
+            if name in existing and users.get(name, set()) <= own_names
+        ]
+    _no_implicit_types(upgrade_ops)
+    if alone:
+        upgrade_ops.ops[:0] = scopes[0].first
+        upgrade_ops.ops.extend(scopes[0].last)
+    return PriorityDispatchResult.CONTINUE
+
+
+_Found = tuple[
+    dict[str, tuple[str, ...]],
+    list[ops.MigrateOperation],
+    dict[str, list[tuple[str, str, str | None]]],
+]
+
+
+def _enum_ops(
+    own: list[sqlalchemy.Table],
+    columns: dict[str, list[Any]],
+    existing: dict[str, tuple[str, ...]],
+    in_db: set[str],
+) -> _Found:
+    """For one app's tables: the enum types it wants (name → labels), the columns to retype,
+    and where the database's enum types are used in its tables."""
     wanted: dict[str, tuple[str, ...]] = {}
     for column in (c for t in own for c in t.columns):
         if (name := _enum_name(column.type)) is not None:
             wanted.setdefault(name, tuple(getattr(column.type, "enums", ())))
-    used_anywhere = {_enum_name(c.type) for t in metadata.tables.values() for c in t.columns}
-    in_db = set(inspector.get_table_names())
     db_columns: dict[str, list[tuple[str, str, str | None]]] = {}
     retypes: list[ops.MigrateOperation] = []
     for table in (t for t in own if t.name in in_db):
-        for col in inspector.get_columns(table.name):
+        for col in columns.get(table.name, []):
             if (name := _enum_name(col["type"])) is None:
                 continue
             db_columns.setdefault(name, []).append((table.name, col["name"], col.get("default")))
@@ -77,43 +157,24 @@ def _compare_enums(
                         new, values, table.name, col["name"], name, col.get("default")
                     )
                 )
-
-    first: list[ops.MigrateOperation] = []
-    for name, values in wanted.items():
-        foreign = sorted(_users(conn, name) - own_names)
-        if foreign:
-            raise MigrationError(
-                f"enum type {name!r} is already used by table {foreign[0]}, which is not this "
-                "app's; give the Python enum a name of its own"
-            )
-        if name not in existing:
-            first.append(CreateEnumTypeOp(name, values))
-        elif existing[name] != values:
-            columns = tuple(db_columns.get(name, ()))
-            first.append(AlterEnumTypeOp(name, values, existing[name], columns))
-    last: list[ops.MigrateOperation] = [
-        DropEnumTypeOp(name, existing[name])
-        for name in sorted(set(db_columns) - used_anywhere)
-        if name in existing and _users(conn, name) <= own_names
-    ]
-    _no_implicit_types(upgrade_ops)
-    upgrade_ops.ops[:0] = first + retypes
-    upgrade_ops.ops.extend(last)
-    return PriorityDispatchResult.CONTINUE
+    return wanted, retypes, db_columns
 
 
-def _users(conn: Any, name: str) -> set[str]:
-    """The tables (of any app, or none) with a column of enum type ``name``."""
+def _users(conn: Any, names: list[str]) -> dict[str, set[str]]:
+    """Enum type name → the tables (of any app, or none) with a column of that type."""
     rows = conn.execute(
         sqlalchemy.text(
-            "SELECT DISTINCT c.relname FROM pg_attribute a "
+            "SELECT DISTINCT t.typname, c.relname FROM pg_attribute a "
             "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_type t ON t.oid = a.atttypid "
-            "WHERE t.typname = :name AND t.typtype = 'e' AND NOT a.attisdropped "
+            "WHERE t.typname IN :names AND t.typtype = 'e' AND NOT a.attisdropped "
             "AND c.relkind = 'r' AND pg_table_is_visible(c.oid)"
-        ),
-        {"name": name},
+        ).bindparams(sqlalchemy.bindparam("names", expanding=True)),
+        {"names": names},
     )
-    return {str(row[0]) for row in rows}
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(str(row[0]), set()).add(str(row[1]))
+    return found
 
 
 def _explicit(type_: Any) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy
 from sqlalchemy.engine import Connection
 
-__all__ = ["LEDGER_TABLE", "checksum", "forget", "record", "recorded"]
+__all__ = ["LEDGER_TABLE", "checksum", "forget", "record", "recorded", "recorded_apps"]
 
 LEDGER_TABLE = "nextcord_ormar_history"
 
@@ -65,3 +65,17 @@ def recorded(conn: Connection, app: str) -> dict[str, str]:
         sqlalchemy.select(_ledger.c.revision, _ledger.c.checksum).where(_ledger.c.app == app)
     )
     return {str(r.revision): str(r.checksum) for r in rows}
+
+
+def recorded_apps(conn: Connection, apps: list[str]) -> dict[str, dict[str, str]]:
+    """:func:`recorded` for several apps in one statement (the caller knows the table exists):
+    app → revision → checksum."""
+    rows = conn.execute(
+        sqlalchemy.select(_ledger.c.app, _ledger.c.revision, _ledger.c.checksum).where(
+            _ledger.c.app.in_(apps)
+        )
+    )
+    found: dict[str, dict[str, str]] = {}
+    for row in rows:
+        found.setdefault(str(row.app), {})[str(row.revision)] = str(row.checksum)
+    return found

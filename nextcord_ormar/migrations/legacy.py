@@ -57,21 +57,31 @@ class LegacyState:
         )
 
 
-def detect(conn: Connection, apps: list[OrmarApp]) -> dict[str, LegacyState]:
+def detect(
+    conn: Connection, apps: list[OrmarApp], table_names: set[str] | None = None
+) -> dict[str, LegacyState]:
     """The apps among ``apps`` with 0.3 traces and no version table of their own yet.
 
     Every question is asked by name: an app's version tables (its own, and 0.3's
     ``alembic.<app>``), and the tables whose names start with ``<app>.``; the database's
-    tables are never listed, so the cost does not grow with tables no app owns.
+    tables are never listed, so the cost does not grow with tables no app owns. A caller
+    that has listed the tables already passes them as ``table_names`` (then nothing is asked).
     """
     inspector = sqlalchemy.inspect(conn)
     found: dict[str, LegacyState] = {}
     for app in apps:
-        if inspector.has_table(app.version_table):
-            continue
         version = legacy_version_table(app.name)
-        has_version = inspector.has_table(version)
-        tables = tuple(sorted(_tables_starting_with(conn, f"{app.name}.")))
+        prefix = f"{app.name}."
+        if table_names is not None:
+            if app.version_table in table_names:
+                continue
+            has_version = version in table_names
+            tables = tuple(sorted(n for n in table_names if n.startswith(prefix)))
+        else:
+            if inspector.has_table(app.version_table):
+                continue
+            has_version = inspector.has_table(version)
+            tables = tuple(sorted(_tables_starting_with(conn, prefix)))
         if has_version or tables:
             found[app.name] = LegacyState(app.name, version if has_version else None, tables)
     return found
