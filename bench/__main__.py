@@ -108,7 +108,9 @@ def details(name: str, figure: Json) -> str:
                 f"calls over 5 ms per run {t['median_long_compiles']} (longest "
                 f"{t['longest_compile_ms']} ms); "
                 "heartbeat gap "
-                f"{t['max_heartbeat_gap_ms']} / {lo['max_heartbeat_gap_ms']} ms"
+                f"{t['max_heartbeat_gap_ms']} / {lo['max_heartbeat_gap_ms']} ms; the full "
+                f"collection after the work (paid later, on the loop) {t['max_gc_after_work_ms']}"
+                f" / {lo['max_gc_after_work_ms']} ms"
             )
         return " | ".join(parts)
     if name == "ack_time":
