@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import sys
 import threading
 import weakref
@@ -171,7 +170,6 @@ _SYNC_DRIVERS = {"sqlite": "sqlite", "mysql": "mysql+pymysql", "mariadb": "maria
 
 _WORKERS = 0
 _SAVED_INTERVAL = 0.005
-_SAVED_THRESHOLDS: tuple[int, int, int] = (700, 10, 10)
 #: While migration work runs in a worker thread, the interpreter hands the GIL over every
 #: millisecond instead of every 5: the bot's loop thread then waits at most that long each
 #: time it needs the GIL back from CPU-bound Alembic work (see bench/, ``ack_time``).
@@ -180,21 +178,20 @@ GIL_SWITCH_INTERVAL = 0.001
 
 @contextlib.contextmanager
 def _worker_mode() -> Iterator[None]:
-    """Settings that keep the bot's loop responsive while a worker does migration work.
+    """Settings that keep the bot's loop responsive while a worker does migration work: a
+    shorter GIL switch interval (above).
 
-    A shorter GIL switch interval (above), and no *full* garbage collection during the work:
-    a full collection holds the GIL for 100+ ms whichever thread starts it, and the many
-    objects a migration allocates would trigger one. Young generations are still collected;
-    the full collection comes afterwards, when the work is done.
+    Full garbage collections are *not* deferred during the work. Deferring them (as this
+    runner once did) only moved the pause: what the work left in the oldest generation was
+    scanned by the next full collection after the work, on the loop, 415-440 ms after
+    ``make`` + ``upgrade`` of 40 cogs, against 15-57 ms for each collection when they run
+    as they come (``gc_after_work_ms`` in bench/, issue 17 round 2). ``gc.freeze()`` at the
+    bot's login keeps what the bot holds out of those collections.
     """
-    global _WORKERS, _SAVED_INTERVAL, _SAVED_THRESHOLDS
+    global _WORKERS, _SAVED_INTERVAL
     if _WORKERS == 0:
         _SAVED_INTERVAL = sys.getswitchinterval()
         sys.setswitchinterval(min(_SAVED_INTERVAL, GIL_SWITCH_INTERVAL))
-        _SAVED_THRESHOLDS = gc.get_threshold()
-        young, middle, _ = _SAVED_THRESHOLDS
-        if young:  # 0 means the collector is off; leave it so
-            gc.set_threshold(young, middle, 1_000_000)
     _WORKERS += 1
     try:
         yield
@@ -202,7 +199,6 @@ def _worker_mode() -> Iterator[None]:
         _WORKERS -= 1
         if _WORKERS == 0:
             sys.setswitchinterval(_SAVED_INTERVAL)
-            gc.set_threshold(*_SAVED_THRESHOLDS)
 
 
 def _dispose_all(engines: list[sqlalchemy.engine.Engine]) -> None:
