@@ -51,6 +51,13 @@ def statements() -> Iterator[list[str]]:
         sqlalchemy.event.remove(Engine, "before_cursor_execute", record)
 
 
+async def add_junk_tables(bot: Bot, count: int = 30) -> None:
+    """Tables no app owns (``junk_0`` ...), made with plain SQL."""
+    async with bot.database.engine.begin() as conn:
+        for number in range(count):
+            await conn.execute(sqlalchemy.text(f"CREATE TABLE junk_{number} (id INTEGER)"))
+
+
 async def test_make_lists_the_database_once_and_reads_only_the_apps_tables(
     db_url: str, backend: str, cog_project: CogProject
 ) -> None:
@@ -60,9 +67,7 @@ async def test_make_lists_the_database_once_and_reads_only_the_apps_tables(
     engine = MigrationEngine.for_bot(bot)  # the default: a worker thread, its own engine
     try:
         await bot.connect_database()
-        async with bot.database.engine.begin() as conn:
-            for number in range(30):
-                await conn.execute(sqlalchemy.text(f"CREATE TABLE junk_{number} (id INTEGER)"))
+        await add_junk_tables(bot)
         await engine.make("economy")
         await engine.upgrade()
         change_wallet(cog_project, "note: str = ormar.String(max_length=20, nullable=True)")
@@ -95,9 +100,7 @@ async def test_first_make_lists_once_creates_nothing_and_reads_no_other_table(
     engine = MigrationEngine.for_bot(bot)
     try:
         await bot.connect_database()
-        async with bot.database.engine.begin() as conn:
-            for number in range(30):
-                await conn.execute(sqlalchemy.text(f"CREATE TABLE junk_{number} (id INTEGER)"))
+        await add_junk_tables(bot)
         first = await engine.make("economy")  # also creates the engine's ledger table once
         assert first.path is not None
         first.path.unlink()
