@@ -27,13 +27,18 @@ from .enums import (
     RetypeEnumColumnOp,
 )
 
-__all__ = ["PLUGIN", "SCOPES_OPTION", "EnumScope"]
+__all__ = ["ENUM_NAMES", "PLUGIN", "SCOPES_OPTION", "EnumScope", "enum_name"]
 
 #: The Alembic plugin name :meth:`.AppEnvironment.options` enables.
 PLUGIN = "nextcord_ormar.enums"
 
+#: The key of ``MetaData.info`` under which a metadata holding only some apps' tables (an
+#: operation's snapshot, :meth:`.AppSnapshot.metadata`) keeps the names of the enum types
+#: every app's tables use: a type still used by some model is never dropped.
+ENUM_NAMES = "nextcord_ormar.enum_names"
 
-def _enum_name(type_: Any) -> str | None:
+
+def enum_name(type_: Any) -> str | None:
     """The database type name of a native enum type, else ``None``."""
     if isinstance(type_, sqlalchemy.Enum) and type_.native_enum and type_.name:
         return str(type_.name)
@@ -90,7 +95,9 @@ def _compare_enums(
         else {}
     )
     columns = {name: cols for (_, name), cols in reflected.items()}
-    used_anywhere = {_enum_name(c.type) for t in metadata.tables.values() for c in t.columns}
+    used_anywhere = metadata.info.get(ENUM_NAMES)
+    if used_anywhere is None:  # the shared metadata itself: every app's tables
+        used_anywhere = {enum_name(c.type) for t in metadata.tables.values() for c in t.columns}
     found = [_enum_ops(own, columns, existing, in_db) for own in owns]
     asked = {n for wanted, _, db_columns in found for n in (*wanted, *db_columns)}
     users = _users(conn, sorted(asked)) if asked else {}
@@ -139,17 +146,17 @@ def _enum_ops(
     and where the database's enum types are used in its tables."""
     wanted: dict[str, tuple[str, ...]] = {}
     for column in (c for t in own for c in t.columns):
-        if (name := _enum_name(column.type)) is not None:
+        if (name := enum_name(column.type)) is not None:
             wanted.setdefault(name, tuple(getattr(column.type, "enums", ())))
     db_columns: dict[str, list[tuple[str, str, str | None]]] = {}
     retypes: list[ops.MigrateOperation] = []
     for table in (t for t in own if t.name in in_db):
         for col in columns.get(table.name, []):
-            if (name := _enum_name(col["type"])) is None:
+            if (name := enum_name(col["type"])) is None:
                 continue
             db_columns.setdefault(name, []).append((table.name, col["name"], col.get("default")))
             model_col = table.columns.get(col["name"])
-            new = _enum_name(model_col.type) if model_col is not None else None
+            new = enum_name(model_col.type) if model_col is not None else None
             if new is not None and new != name:  # the type was renamed (same labels or not)
                 values = wanted[new]
                 retypes.append(
@@ -179,7 +186,7 @@ def _users(conn: Any, names: list[str]) -> dict[str, set[str]]:
 
 def _explicit(type_: Any) -> Any:
     """A column type that leaves creating the enum type to :class:`CreateEnumTypeOp`."""
-    if _enum_name(type_) is None:
+    if enum_name(type_) is None:
         return type_
     return postgresql.ENUM(*type_.enums, name=type_.name, create_type=False)
 
@@ -199,7 +206,7 @@ def _no_implicit_types(container: ops.OpContainer) -> None:
 
 def _explicit_column(column: sqlalchemy.Column[Any]) -> sqlalchemy.Column[Any]:
     """``column``, or for an enum column a copy of it with :func:`_explicit`'s type."""
-    if _enum_name(column.type) is None:
+    if enum_name(column.type) is None:
         return column
     copy = column._copy()
     copy.type = _explicit(column.type)
@@ -211,7 +218,7 @@ def _leave_enum_columns(
 ) -> PriorityDispatchResult:
     """No column type change between two enum types: :func:`_compare_enums` handles those."""
     conn_col, metadata_col = args[-2], args[-1]
-    if _enum_name(conn_col.type) and _enum_name(metadata_col.type):
+    if enum_name(conn_col.type) and enum_name(metadata_col.type):
         return PriorityDispatchResult.STOP
     return PriorityDispatchResult.CONTINUE
 
