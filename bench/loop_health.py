@@ -74,10 +74,10 @@ async def measure(url: str, project: Path, layout: str, mode: str, sizes: Sizes)
             await wait_text(handle, "Upgrade done", TIMEOUT)
             end = time.monotonic()
         await asyncio.sleep(2 * sizes.heartbeat_interval)  # the heartbeat after the work
-        # The runner defers full collections while worker work runs; what the work left in
-        # the oldest generation is scanned by the next full collection, on whichever thread
-        # allocates, usually after this window. Time that collection here, on the loop, so
-        # the pause the bot pays later is seen (it is not part of the lags above).
+        # What the work left in the oldest generation is scanned by the next full
+        # collection, on whichever thread allocates, often after this window. Time that
+        # collection here, on the loop, so the pause the bot pays later is seen (it is not
+        # part of the lags above).
         collected = time.perf_counter()
         gc.collect()
         gc_after_work = time.perf_counter() - collected

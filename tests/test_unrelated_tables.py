@@ -9,12 +9,14 @@ database receives are recorded (every engine, including the worker thread's own)
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import sqlalchemy
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -157,6 +159,43 @@ async def test_the_worker_opens_one_connection_for_many_operations(
             await engine.current()  # a closed engine opens a new one when asked again
         assert len(opened) == 1
     finally:
+        engine.close()
+        await bot.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_the_postgresql_worker_keeps_one_engine_for_many_operations(
+    db_url: str, cog_project: CogProject
+) -> None:
+    """asyncpg connections belong to their loop, so each operation opens its own, but over one
+    engine and dialect: an engine per operation left its dialect in SQLAlchemy's class-wide
+    caches of PostgreSQL catalogue queries, a heap that grew with each operation and that
+    every full garbage collection scanned (issue 17, round 3)."""
+    write_cogs(cog_project, moderation=False)
+    bot = Bot(database_url=db_url)
+    bot.load_extension("cogs.economy")
+    engine = MigrationEngine.for_bot(bot, backups=False)
+    first_connects: list[object] = []
+
+    def record(dbapi_connection: Any, record: Any) -> None:
+        first_connects.append(dbapi_connection)
+
+    def dialects() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, PGDialect))
+
+    sqlalchemy.event.listen(sqlalchemy.pool.Pool, "first_connect", record)
+    try:
+        await engine.make("economy")
+        await engine.upgrade()
+        before = dialects()
+        for _ in range(6):
+            await engine.status()
+            await engine.current()
+        assert dialects() == before
+        assert len(first_connects) == 1, first_connects  # one engine for every operation
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.pool.Pool, "first_connect", record)
         engine.close()
         await bot.close()
 

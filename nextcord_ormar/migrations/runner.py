@@ -17,7 +17,13 @@ connection holds no transaction (the pool rolls back on return) and no migration
 rather than pooled, and the pool pre-pings a server connection before reusing it.
 
 asyncpg connections belong to the loop that opened them, so for PostgreSQL each operation
-runs its own loop and engine in the worker (about 5 ms of CPU an operation; bench/README).
+runs its own loop in the worker, over one engine kept from one operation to the next that
+pools nothing (``NullPool``: a connection is opened on the operation's loop and closed at its
+end, the way SQLAlchemy says an engine may serve several loops). An engine per operation
+cost about 5 ms of CPU, and each left its dialect behind in the class-wide ``lru_cache`` of
+SQLAlchemy's PostgreSQL catalogue queries (a few thousand objects each, up to 128 dialects):
+the heap the full garbage collections scanned grew with every operation, to 150-190 ms pauses
+of the bot's loop over 80 operations (bench/README, issue 17 round 3).
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ import sqlalchemy
 from alembic.util import CommandError
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from ..errors import MigrationError, NextcordOrmarError, first_line
 from ..redact import scrub
@@ -57,6 +64,8 @@ class Runner:
         self._in_thread = in_thread
         self._sync: sqlalchemy.engine.Engine | None = None
         self._sync_url: sqlalchemy.engine.URL | None = None
+        self._loopless: AsyncEngine | None = None
+        self._loopless_url: sqlalchemy.engine.URL | None = None
         self._guard = threading.Lock()
         # The kept engine, for the finalizer: a runner dropped without close() (a bot's
         # start-up check, a discarded engine) still closes its connections.
@@ -111,6 +120,7 @@ class Runner:
         """Close the worker's kept connections (the next operation opens new ones)."""
         with self._guard:
             self._sync, self._sync_url = None, None
+            self._loopless, self._loopless_url = None, None
             kept, self._kept[:] = list(self._kept), []
         _dispose_all(kept)
 
@@ -152,15 +162,32 @@ class Runner:
                 conn.close()
             return result
 
+        engine = self._loopless_engine(url)
+
         async def main() -> T:
-            engine = create_async_engine(self.database.sa_url, **self.database.engine_options)
-            try:
-                async with engine.connect() as conn:
-                    return await conn.run_sync(fn)
-            finally:
-                await engine.dispose()
+            async with engine.connect() as conn:  # opened on this loop, closed at the end
+                return await conn.run_sync(fn)
 
         return asyncio.run(main())
+
+    def _loopless_engine(self, url: sqlalchemy.engine.URL) -> AsyncEngine:
+        """The worker's async engine that keeps no connection (each operation's loop opens
+        and closes its own), made once per URL and kept with its dialect."""
+        with self._guard:
+            if self._loopless is not None and self._loopless_url == url:
+                return self._loopless
+            options = {
+                key: value
+                for key, value in self.database.engine_options.items()
+                if not key.startswith("pool") and key != "max_overflow"
+            }
+            if self._loopless is not None:  # the bot was pointed at another database
+                self._kept.remove(self._loopless.sync_engine)
+            self._loopless = engine = create_async_engine(url, poolclass=NullPool, **options)
+            self._loopless_url = url
+            # nothing pooled, so disposing of it (close()) needs no loop
+            self._kept.append(engine.sync_engine)
+        return engine
 
 
 #: The synchronous driver the worker uses in place of the bot's async one, per database:
