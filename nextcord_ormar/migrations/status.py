@@ -25,6 +25,7 @@ from sqlalchemy.types import BIGINT, INTEGER
 from . import ledger, legacy
 from .enum_compare import SCOPES_OPTION, EnumScope
 from .environment import ATTRIBUTE, AppEnvironment
+from .listing import listing_only
 from .operations import describe_operations
 from .owned import removed_tables
 from .results import AppStatus
@@ -136,9 +137,11 @@ def model_diff(conn: Connection, scripts: AppScripts) -> ops.UpgradeOps:
     """Alembic's comparison of the app's models (as ``scripts``' snapshot holds them) with
     the database."""
     removed = removed_tables(scripts)
-    options = scripts.config(removed_tables=removed).attributes[ATTRIBUTE].options()
+    env = scripts.config(removed_tables=removed).attributes[ATTRIBUTE]
+    options = env.options()
     context = MigrationContext.configure(connection=conn, opts=options)
-    upgrade_ops = produce_migrations(context, scripts.snapshot.metadata).upgrade_ops
+    with listing_only(conn, env.listed_names()):  # only what include_name accepts
+        upgrade_ops = produce_migrations(context, scripts.snapshot.metadata).upgrade_ops
     assert upgrade_ops is not None
     return upgrade_ops
 
@@ -192,7 +195,9 @@ def _diff_together(conn: Connection, group: list[AppScripts]) -> dict[str, ops.U
     context = MigrationContext.configure(connection=conn, opts=options)
     if conn.dialect.name == "postgresql":
         _serials_at_once(context)
-    together = produce_migrations(context, next(iter(envs.values())).metadata).upgrade_ops
+    listed = frozenset().union(*(env.listed_names() for env in envs.values()))
+    with listing_only(conn, listed):  # only what some app's include_name accepts
+        together = produce_migrations(context, next(iter(envs.values())).metadata).upgrade_ops
     assert together is not None
     mine: dict[str, list[Any]] = {name: [] for name in envs}
     for op in together.ops:
