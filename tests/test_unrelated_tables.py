@@ -429,6 +429,11 @@ async def make_relations(conn: Any, backend: str) -> None:
             "CREATE SCHEMA elsewhere",
             "CREATE TABLE elsewhere.t_away (id INTEGER)",
         ]
+    if backend == "mysql" and conn.dialect.is_mariadb:  # listed as BASE TABLE; not a sequence
+        statements += [
+            "CREATE TABLE t_versioned (id INTEGER) WITH SYSTEM VERSIONING",
+            "CREATE SEQUENCE t_seq",
+        ]
     for statement in statements:
         await conn.execute(sqlalchemy.text(statement))
 
@@ -442,7 +447,7 @@ async def test_the_scoped_listing_is_the_full_listing_filtered(db_url: str, back
 
     # not "T_Plain": MariaDB's catalogue finds it for "T_PLAIN", and the answer must not
     scope = {"t_plain", "T_PLAIN", "t_view", "t_temp", "t_parted", "t_part1", "t_seq"}
-    scope |= {"t_matview", "t_away", "missing"}
+    scope |= {"t_matview", "t_away", "t_versioned", "missing"}
     engine = create_async_engine(Bot(database_url=db_url).database.sa_url)
     try:
         async with engine.connect() as conn:
@@ -457,6 +462,7 @@ async def test_the_scoped_listing_is_the_full_listing_filtered(db_url: str, back
                     columns = inspector.get_multi_columns()
                 assert scoped == [n for n in full if n in scope]
                 assert "t_plain" in scoped
+                assert ("t_versioned" in scoped) == (backend == "mysql" and c.dialect.is_mariadb)
                 assert [s for s in seen if lists_every_table(backend, s)] == []
                 assert not [s for s in seen if "t_other" in s]
                 assert {name for _, name in columns} <= scope
