@@ -198,17 +198,45 @@ def scoped_names(
     elif dialect.name == "postgresql":
         rows = _ask(connection, _POSTGRESQL, names)
     elif dialect.name in ("mysql", "mariadb") and dialect.default_schema_name:
-        preparer = dialect.identifier_preparer
-        database = preparer.quote_identifier(dialect.default_schema_name)
-        column = preparer.quote_identifier(f"Tables_in_{dialect.default_schema_name}")
-        query = f"SHOW FULL TABLES FROM {database} WHERE {column} IN :names"
-        found = connection.execute(_text(query), {"names": names})
-        rows = [row[0] for row in found if row[1] == "BASE TABLE"]
+        rows = _mysql(dialect, connection, names)
     else:
         rows = list(own(connection, None, **kw))
     if not all(isinstance(name, str) for name in rows):  # a driver answering in bytes
         rows = list(own(connection, None, **kw))
     return [name for name in rows if name in scope]
+
+
+#: ``information_schema.TABLES`` types that ``SHOW FULL TABLES`` calls ``BASE TABLE``
+#: (MariaDB names a system-versioned table so there), and those it calls something else.
+_MYSQL_BASE = frozenset({"BASE TABLE", "SYSTEM VERSIONED"})
+_MYSQL_OTHER = frozenset({"VIEW", "SYSTEM VIEW", "SEQUENCE", "TEMPORARY"})
+#: Up to this many names, one lookup each (a ``UNION ALL``); above, one scan.
+_MYSQL_LOOKUPS = 32
+
+
+def _mysql(dialect: Any, connection: Any, names: list[str]) -> list[Any]:
+    """MySQL and MariaDB: ``SHOW FULL TABLES`` answers a ``WHERE`` only after reading the
+    whole database's directory (about 1 ms of the server's time with 2,000 tables), while
+    ``information_schema.TABLES`` asked for one schema and one name opens only that table.
+    So a few names are looked up one by one in one statement, their types read as ``SHOW``
+    reads them; a type not known here, or many names, asks ``SHOW`` itself."""
+    schema = dialect.default_schema_name
+    if len(names) <= _MYSQL_LOOKUPS:
+        one = (
+            "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = :schema AND TABLE_NAME = :n{}"
+        )
+        query = " UNION ALL ".join(one.format(i) for i in range(len(names)))
+        params = {"schema": schema, **{f"n{i}": name for i, name in enumerate(names)}}
+        found = list(connection.execute(sqlalchemy.text(query), params))
+        if all(row[1] in _MYSQL_BASE or row[1] in _MYSQL_OTHER for row in found):
+            return [row[0] for row in found if row[1] in _MYSQL_BASE]
+    preparer = dialect.identifier_preparer
+    database = preparer.quote_identifier(schema)
+    column = preparer.quote_identifier(f"Tables_in_{schema}")
+    query = f"SHOW FULL TABLES FROM {database} WHERE {column} IN :names"
+    shown = connection.execute(_text(query), {"names": names})
+    return [row[0] for row in shown if row[1] == "BASE TABLE"]
 
 
 def _ask(connection: Any, query: str, names: list[str]) -> list[Any]:
