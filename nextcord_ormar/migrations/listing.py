@@ -4,17 +4,21 @@ Alembic's comparison asks the database for *every* table of the schema
 (``inspector.get_table_names()``) and only then applies the app's ``include_name`` to each
 name, so its cost grew with tables no app owns (2,000 of them on MariaDB: PyMySQL parses
 2,000 rows in Python). :func:`listing_only` makes that listing ask by name instead: for as
-long as it is entered, the tables of the connection's default schema are listed with
-``name IN (...)`` over the names the comparison's filters could accept (see
+long as it is entered, the tables of the connection's default schema are asked for by
+name, only the names the comparison's filters could accept (see
 :meth:`.AppEnvironment.listed_names`), in one statement, and the answer is exactly the full
 listing's filtered by those names:
 
-- SQLite: ``sqlite_master`` rows of type ``table`` (without ``sqlite_*`` internal tables
-  unless ``sqlite_include_internal``), ordered by name, as SQLAlchemy's own listing;
-- PostgreSQL: ordinary and partitioned tables (``relkind`` ``r``, ``p``; not views or
-  foreign tables), not temporary, visible on the search path, outside ``pg_catalog``;
-- MySQL and MariaDB: ``SHOW FULL TABLES`` rows of type ``BASE TABLE`` in the current
-  database, with a ``WHERE`` on the name column;
+- SQLite: ``sqlite_master`` rows with ``name IN (...)`` of type ``table`` (without
+  ``sqlite_*`` internal tables unless ``sqlite_include_internal``), ordered by name, as
+  SQLAlchemy's own listing;
+- PostgreSQL: ``pg_class`` rows with ``relname IN (...)``: ordinary and partitioned tables
+  (``relkind`` ``r``, ``p``; not views or foreign tables), not temporary, visible on the
+  search path, outside ``pg_catalog``, SQLAlchemy's own conditions;
+- MySQL and MariaDB: what ``SHOW FULL TABLES`` calls a ``BASE TABLE`` in the current
+  database: up to 32 names looked up one by one in ``information_schema.TABLES`` (one
+  ``UNION ALL``), their types read as ``SHOW`` reads them, else ``SHOW FULL TABLES`` with
+  a ``WHERE`` on the name column (see :func:`_mysql`);
 - any other dialect: its own full listing (nothing gained, nothing changed).
 
 The database compares names by its own rules (MariaDB's catalogue ignores case); the
@@ -24,16 +28,17 @@ is given (``include_name`` tests ``name in`` a set of strings). Above
 parameters a statement).
 
 The same scope turns a ``get_multi_*`` reflection of the default schema asked with no
-``filter_names`` (everything) into one asked for the scope's names: Alembic 1.18+ does that
+``filter_names`` (everything) into one asked for the scope's names: Alembic 1.20 does that
 when the app's tables are more than half of those listed and over 100, which the scoped
 listing makes true for any app of over 100 tables, and PostgreSQL would then reflect every
 table of the schema. The comparison only ever looks up the reflection of tables it listed.
 
-What this relies on (SQLAlchemy 2.0.30 to 2.1, Alembic 1.13 to 1.20, checked against both
-ends): Alembic's comparison makes its inspector with ``sqlalchemy.inspect()`` of the
-connection it was configured with, and lists with ``get_table_names(schema=None)``;
-SQLAlchemy's ``Inspector.get_table_names`` and ``Inspector.get_multi_*`` call
-``dialect.get_table_names(connection, schema, **kw)`` and
+What this relies on (SQLAlchemy 2.0.30 and 2.1.9 run the tests; Alembic 1.20.1 runs them,
+and 1.13.3's comparison was read for the same calls: this package's enum comparator needs
+Alembic's plugin system, which 1.13 does not have): Alembic's comparison makes its inspector
+with ``sqlalchemy.inspect()`` of the connection it was configured with, and lists with
+``get_table_names(schema=None)``; SQLAlchemy's ``Inspector.get_table_names`` and
+``Inspector.get_multi_*`` call ``dialect.get_table_names(connection, schema, **kw)`` and
 ``dialect.get_multi_*(connection, schema=..., filter_names=..., ...)`` on the dialect
 *instance* with the inspector's connection, and the default ``get_multi_*`` reflection
 (SQLite, MySQL) lists through ``self.get_table_names`` too. So the scope is a value in
@@ -41,8 +46,9 @@ SQLAlchemy's ``Inspector.get_table_names`` and ``Inspector.get_multi_*`` call
 sync engine and through the bot's async engine's ``run_sync``), set on entry and removed in
 ``finally``, and the dialect instance gets attributes (once) that consult it: with no scope
 on the connection they call the dialect's own methods with the same arguments, so every use
-of the connection or dialect outside a comparison is what it was. ``dialect._overrides_default``
-looks at the class, so Alembic's choice of reflection is unchanged.
+of the connection or dialect outside a comparison is what it was.
+``dialect._overrides_default`` looks at the class, so Alembic's choice of reflection is
+unchanged.
 """
 
 from __future__ import annotations
