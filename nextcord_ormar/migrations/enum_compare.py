@@ -80,7 +80,7 @@ def _compare_enums(
     existing = {
         e["name"]: tuple(e["labels"]) for e in inspector.get_enums() if e.get("visible", True)
     }
-    in_db = set(inspector.get_table_names())
+    in_db = set(inspector.get_table_names())  # by name: the compared apps' only (.listing)
     tables = metadata.sorted_tables  # a sort of every app's tables: once, not per app
     owns = [
         [t for t in tables if scope.include(t, t.name, "table", False, None)] for scope in scopes

@@ -2,12 +2,15 @@
 
 The engine puts an :class:`AppEnvironment` into ``Config.attributes``; this module reads it
 and configures Alembic's context so that only the app's own tables are reflected
-(``include_name``) and compared (``include_object``), in the app's own version table.
+(``include_name``) and compared (``include_object``), in the app's own version table. While
+``make`` compares, the database is asked only for the tables ``include_name`` accepts
+(:mod:`.listing`), not for all of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from . import compare, enum_compare, render
 from .ledger import LEDGER_TABLE
+from .listing import listing_only
 
 __all__ = ["ATTRIBUTE", "AppEnvironment", "run_environment"]
 
@@ -39,6 +43,7 @@ class AppEnvironment:
     #: A run that only reads (``make``): Alembic does not create the version table for it.
     #: Creating it and rolling it back would change the schema, and SQLite then drops the
     #: connection's parsed schema and parses the whole file again on its next statement.
+    #: Its comparison lists only the tables :meth:`include_name` accepts (see .listing).
     read_only: bool = False
 
     def include_name(self, name: str | None, type_: str, parent_names: Any) -> bool:
@@ -51,6 +56,11 @@ class AppEnvironment:
         if type_ == "table":
             return name in self.table_names or name in self.removed_tables or name == LEDGER_TABLE
         return True
+
+    def listed_names(self) -> frozenset[str]:
+        """Every table name :meth:`include_name` accepts: all a comparison may list (see
+        :mod:`.listing`)."""
+        return self.table_names | self.removed_tables | {LEDGER_TABLE}
 
     def include_object(
         self, obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
@@ -106,5 +116,10 @@ def run_environment(context: Any) -> None:
         dont_mutate=env.read_only,
         **env.options(),
     )
-    with context.begin_transaction():
+    # A run that only reads is make's comparison: the database is asked only for the tables
+    # the app's include_name accepts (see .listing). Upgrades list as they always did.
+    scope: AbstractContextManager[None] = nullcontext()
+    if env.read_only and env.connection is not None:
+        scope = listing_only(env.connection, env.listed_names())
+    with scope, context.begin_transaction():
         context.run_migrations()

@@ -92,23 +92,46 @@ def _tables_starting_with(conn: Connection, prefix: str) -> list[str]:
     ``prefix``, asked of the database's catalog with ``LIKE``; the database's other tables
     are never read. The pattern turns ``%``, ``_`` and ``\\`` of the prefix into ``_`` (any
     one character), so no escaping is needed anywhere; the exact test is made here."""
-    pattern = re.sub(r"[%_\\]", "_", prefix) + "%"
+    return tables_starting_with(conn, [prefix])
+
+
+def tables_starting_with(conn: Connection, prefixes: list[str]) -> list[str]:
+    """:func:`_tables_starting_with` for several prefixes in one statement (a ``LIKE`` each,
+    joined with ``OR``); a table is named once even if several prefixes match it."""
+    patterns = {f"p{i}": re.sub(r"[%_\\]", "_", prefix) + "%" for i, prefix in enumerate(prefixes)}
+    if not patterns:
+        return []
     dialect = conn.dialect.name
+
+    def likes(column: str) -> str:
+        return " OR ".join(f"{column} LIKE :{key}" for key in patterns)
+
+    def wanted(name: str) -> bool:
+        return any(name.startswith(prefix) for prefix in prefixes)
+
     if dialect == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE :p"
+        query = f"SELECT name FROM sqlite_master WHERE type = 'table' AND ({likes('name')})"
     elif dialect == "postgresql":
         query = (
             "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
             "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
-            "AND c.relkind IN ('r', 'p') AND c.relname LIKE :p"
+            f"AND c.relkind IN ('r', 'p') AND ({likes('c.relname')})"
         )
     elif dialect in ("mysql", "mariadb"):
-        rows = conn.execute(sqlalchemy.text("SHOW FULL TABLES LIKE :p"), {"p": pattern})
-        return [str(r[0]) for r in rows if r[1] == "BASE TABLE" and str(r[0]).startswith(prefix)]
+        if len(patterns) == 1:
+            rows = conn.execute(sqlalchemy.text("SHOW FULL TABLES LIKE :p0"), patterns)
+        else:
+            schema = str(conn.dialect.default_schema_name)
+            column = conn.dialect.identifier_preparer.quote_identifier(f"Tables_in_{schema}")
+            column = column.replace(":", "\\:")
+            rows = conn.execute(
+                sqlalchemy.text(f"SHOW FULL TABLES WHERE {likes(column)}"), patterns
+            )
+        return [str(r[0]) for r in rows if r[1] == "BASE TABLE" and wanted(str(r[0]))]
     else:  # not a supported database: list them all
-        return [n for n in sqlalchemy.inspect(conn).get_table_names() if n.startswith(prefix)]
-    rows = conn.execute(sqlalchemy.text(query), {"p": pattern})
-    return [str(r[0]) for r in rows if str(r[0]).startswith(prefix)]
+        return [n for n in sqlalchemy.inspect(conn).get_table_names() if wanted(n)]
+    rows = conn.execute(sqlalchemy.text(query), patterns)
+    return [str(r[0]) for r in rows if wanted(str(r[0]))]
 
 
 def refuse(conn: Connection, apps: list[OrmarApp], what: str) -> None:

@@ -1,8 +1,9 @@
 """Where an app stands: what is applied, pending, edited after it ran, or not migrated yet.
 
-:func:`app_statuses` answers for many apps at once at about the cost of one: the database's
-tables are listed once, every app's version row and ledger rows come in one statement each,
-and one Alembic comparison (:func:`model_diffs`) reflects every app's tables together, its
+:func:`app_statuses` answers for many apps at once at about the cost of one: the tables it
+needs are asked for by name in one statement (the database's tables are never listed),
+every app's version row and ledger rows come in one statement each, and one Alembic
+comparison (:func:`model_diffs`) reflects every app's tables together, its
 operations then split per app by table. :func:`app_status` and :func:`model_diff` are the
 same questions for one app alone (``make`` compares one app; the tests hold the two ways
 equal).
@@ -25,6 +26,7 @@ from sqlalchemy.types import BIGINT, INTEGER
 from . import ledger, legacy
 from .enum_compare import SCOPES_OPTION, EnumScope
 from .environment import ATTRIBUTE, AppEnvironment
+from .listing import listing_only
 from .operations import describe_operations
 from .owned import removed_tables
 from .results import AppStatus
@@ -48,7 +50,7 @@ def app_statuses(
     """:func:`app_status` of every app in ``all_scripts`` (in that order), in one pass:
     a fixed number of statements for any number of apps, besides reflecting their tables.
     Also notes each app's 0.3 traces (:attr:`AppStatus.legacy`)."""
-    names = set(sqlalchemy.inspect(conn).get_table_names())
+    names = _tables_asked(conn, all_scripts)
     found = legacy.detect(conn, [s.app for s in all_scripts], table_names=names)
     currents = _currents(conn, all_scripts, names)
     recorded = (
@@ -69,6 +71,24 @@ def app_statuses(
         status.legacy = found.get(name)
         statuses.append(status)
     return statuses
+
+
+def _tables_asked(conn: Connection, all_scripts: Sequence[AppScripts]) -> set[str]:
+    """The tables :func:`app_statuses` looks for, asked by name, not listed: the apps'
+    version tables, the ledger, 0.3's ``alembic.<app>``, and (for an app without a version
+    table, in one statement for all of them) 0.3's ``<app>.*`` tables; all that
+    :func:`.legacy.detect` and :func:`_currents` read of the list."""
+    wanted = {ledger.LEDGER_TABLE}
+    for scripts in all_scripts:
+        app = scripts.app
+        wanted |= {app.version_table, scripts.snapshot.version_table}
+        wanted.add(legacy.legacy_version_table(app.name))
+    with listing_only(conn, wanted):
+        names = set(sqlalchemy.inspect(conn).get_table_names())
+    unversioned = [s.app.name for s in all_scripts if s.app.version_table not in names]
+    if unversioned:
+        names |= set(legacy.tables_starting_with(conn, [f"{app}." for app in unversioned]))
+    return names
 
 
 def _currents(
@@ -136,9 +156,11 @@ def model_diff(conn: Connection, scripts: AppScripts) -> ops.UpgradeOps:
     """Alembic's comparison of the app's models (as ``scripts``' snapshot holds them) with
     the database."""
     removed = removed_tables(scripts)
-    options = scripts.config(removed_tables=removed).attributes[ATTRIBUTE].options()
+    env = scripts.config(removed_tables=removed).attributes[ATTRIBUTE]
+    options = env.options()
     context = MigrationContext.configure(connection=conn, opts=options)
-    upgrade_ops = produce_migrations(context, scripts.snapshot.metadata).upgrade_ops
+    with listing_only(conn, env.listed_names()):  # only what include_name accepts
+        upgrade_ops = produce_migrations(context, scripts.snapshot.metadata).upgrade_ops
     assert upgrade_ops is not None
     return upgrade_ops
 
@@ -192,7 +214,9 @@ def _diff_together(conn: Connection, group: list[AppScripts]) -> dict[str, ops.U
     context = MigrationContext.configure(connection=conn, opts=options)
     if conn.dialect.name == "postgresql":
         _serials_at_once(context)
-    together = produce_migrations(context, next(iter(envs.values())).metadata).upgrade_ops
+    listed = frozenset().union(*(env.listed_names() for env in envs.values()))
+    with listing_only(conn, listed):  # only what some app's include_name accepts
+        together = produce_migrations(context, next(iter(envs.values())).metadata).upgrade_ops
     assert together is not None
     mine: dict[str, list[Any]] = {name: [] for name in envs}
     for op in together.ops:
