@@ -33,9 +33,8 @@ when the app's tables are more than half of those listed and over 100, which the
 listing makes true for any app of over 100 tables, and PostgreSQL would then reflect every
 table of the schema. The comparison only ever looks up the reflection of tables it listed.
 
-What this relies on (SQLAlchemy 2.0.30 and 2.1.9 run the tests; Alembic 1.20.1 runs them,
-and 1.13.3's comparison was read for the same calls: this package's enum comparator needs
-Alembic's plugin system, which 1.13 does not have): Alembic's comparison makes its inspector
+What this relies on (SQLAlchemy 2.1.0 and 2.1.9, Alembic 1.19.0 and 1.20.1 run the tests,
+the oldest versions ``pyproject.toml`` allows): Alembic's comparison makes its inspector
 with ``sqlalchemy.inspect()`` of the connection it was configured with, and lists with
 ``get_table_names(schema=None)``; SQLAlchemy's ``Inspector.get_table_names`` and
 ``Inspector.get_multi_*`` call ``dialect.get_table_names(connection, schema, **kw)`` and
