@@ -212,8 +212,10 @@ def _worker_mode() -> Iterator[None]:
     runner once did) only moved the pause: what the work left in the oldest generation was
     scanned by the next full collection after the work, on the loop, 415-440 ms after
     ``make`` + ``upgrade`` of 40 cogs, against 15-57 ms for each collection when they run
-    as they come (``gc_after_work_ms`` in bench/, issue 17 round 2). ``gc.freeze()`` at the
-    bot's login keeps what the bot holds out of those collections.
+    as they come (``gc_after_work_ms`` in bench/, issue 17 round 2). Round 3 took away what
+    made those collections long (each operation's copy of every app's tables, and on
+    PostgreSQL a dialect kept alive per operation): 11-22 ms now. ``gc.freeze()`` at the
+    bot's login keeps what the bot holds out of them.
     """
     global _WORKERS, _SAVED_INTERVAL
     if _WORKERS == 0:
