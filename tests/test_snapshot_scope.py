@@ -52,9 +52,10 @@ def log_cog(app: str, *, level: bool) -> str:
     return LOG_COG.format(app=app, cls=app.title(), table=f"{app}_log", level=level_column)
 
 
-def test_the_copy_holds_the_app_and_what_its_foreign_keys_lead_to(
+async def test_the_copy_holds_the_app_and_what_its_foreign_keys_lead_to(
     cog_project: CogProject,
 ) -> None:
+    # async: nextcord 2.6's Client() asks for the running loop
     write_cogs(cog_project)  # moderation's Warn refers to economy's Wallet
     cog_project.write("cogs/levels.py", many_tables("levels", 3))
     cog_project.write("cogs/audit.py", log_cog("audit", level=True))
