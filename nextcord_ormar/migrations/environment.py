@@ -9,6 +9,7 @@ and configures Alembic's context so that only the app's own tables are reflected
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -54,12 +55,16 @@ class AppEnvironment:
         list of included tables is empty, as it is before an app's first migration.
         """
         if type_ == "table":
-            return name in self.table_names or name in self.removed_tables or name == LEDGER_TABLE
+            return name in self.listed_names()
         return True
 
     def listed_names(self) -> frozenset[str]:
-        """Every table name :meth:`include_name` accepts: all a comparison may list (see
-        :mod:`.listing`)."""
+        """Every table name :meth:`include_name` accepts (the one rule for both): all a
+        comparison may list (see :mod:`.listing`)."""
+        return self._listed
+
+    @functools.cached_property
+    def _listed(self) -> frozenset[str]:
         return self.table_names | self.removed_tables | {LEDGER_TABLE}
 
     def include_object(

@@ -81,23 +81,19 @@ def detect(
             if inspector.has_table(app.version_table):
                 continue
             has_version = inspector.has_table(version)
-            tables = tuple(sorted(_tables_starting_with(conn, prefix)))
+            tables = tuple(sorted(tables_starting_with(conn, [prefix])))
         if has_version or tables:
             found[app.name] = LegacyState(app.name, version if has_version else None, tables)
     return found
 
 
-def _tables_starting_with(conn: Connection, prefix: str) -> list[str]:
-    """The names of the tables (not views) of the connection's schema that start with
-    ``prefix``, asked of the database's catalog with ``LIKE``; the database's other tables
-    are never read. The pattern turns ``%``, ``_`` and ``\\`` of the prefix into ``_`` (any
-    one character), so no escaping is needed anywhere; the exact test is made here."""
-    return tables_starting_with(conn, [prefix])
-
-
 def tables_starting_with(conn: Connection, prefixes: list[str]) -> list[str]:
-    """:func:`_tables_starting_with` for several prefixes in one statement (a ``LIKE`` each,
-    joined with ``OR``); a table is named once even if several prefixes match it."""
+    """The names of the tables (not views) of the connection's schema that start with one
+    of ``prefixes``, asked of the database's catalog in one statement (a ``LIKE`` each,
+    joined with ``OR``); the database's other tables are never read, and a table is named
+    once even if several prefixes match it. The patterns turn ``%``, ``_`` and ``\\`` of a
+    prefix into ``_`` (any one character), so no escaping is needed anywhere; the exact test
+    is made here."""
     patterns = {f"p{i}": re.sub(r"[%_\\]", "_", prefix) + "%" for i, prefix in enumerate(prefixes)}
     if not patterns:
         return []
