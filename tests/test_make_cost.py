@@ -12,6 +12,7 @@ from __future__ import annotations
 import dis
 import importlib.util
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import CodeType, FrameType, ModuleType
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from nextcord_ormar.migrations import MigrationEngine, script_check
+from nextcord_ormar.migrations import MigrationEngine, operations, script_check
 from tests.conftest import CogProject
 from tests.discord_harness import running_bot
 from tests.sample_cogs import many_tables
@@ -140,3 +141,32 @@ async def test_checking_a_large_made_script_works_per_named_instruction(
     assert named >= 600
     assert instructions >= 10 * named
     assert _lines_run_in_check(made.path, module) <= 16 * named + 200
+
+
+async def test_make_describes_each_operation_once(db_url: str, cog_project: CogProject) -> None:
+    """The operations are read as data once per ``make``: the same list names the migration
+    and is returned (they were described a second time after the script was written)."""
+    calls = 0
+    describe = operations.describe.__code__
+
+    def profiler(frame: FrameType, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event == "call" and frame.f_code is describe:
+            calls += 1
+
+    cog_project.write("cogs/__init__.py", "")
+    cog_project.write("cogs/big.py", many_tables("big", 20))
+    async with running_bot(db_url, cog_project, extensions=("cogs.big",)) as scene:
+        engine = MigrationEngine.for_bot(scene.bot)
+        # make's work runs in a worker thread: profile the threads started from now on too.
+        threading.setprofile(profiler)
+        sys.setprofile(profiler)
+        try:
+            made = await engine.make("big")
+        finally:
+            sys.setprofile(None)
+            threading.setprofile(None)
+            engine.close()
+    assert made.outcome == "written"
+    assert [op.kind for op in made.operations] == ["create_table"] * 20
+    assert calls == 20
