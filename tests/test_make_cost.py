@@ -170,3 +170,36 @@ async def test_make_describes_each_operation_once(db_url: str, cog_project: CogP
     assert made.outcome == "written"
     assert [op.kind for op in made.operations] == ["create_table"] * 20
     assert calls == 20
+
+
+async def test_make_copies_each_created_table_once_to_render_it(
+    db_url: str, cog_project: CogProject
+) -> None:
+    """Alembic copies a created table to render it; the downgrade's drop of it needs no copy
+    (Alembic's own reverse made a second one per table, only to read its name back)."""
+    from alembic.operations import ops
+
+    copies = 0
+    to_table = ops.CreateTableOp.to_table.__code__
+
+    def profiler(frame: FrameType, event: str, arg: Any) -> None:
+        nonlocal copies
+        if event == "call" and frame.f_code is to_table:
+            copies += 1
+
+    cog_project.write("cogs/__init__.py", "")
+    cog_project.write("cogs/big.py", many_tables("big", 20))
+    async with running_bot(db_url, cog_project, extensions=("cogs.big",)) as scene:
+        engine = MigrationEngine.for_bot(scene.bot)
+        threading.setprofile(profiler)
+        sys.setprofile(profiler)
+        try:
+            made = await engine.make("big")
+        finally:
+            sys.setprofile(None)
+            threading.setprofile(None)
+            engine.close()
+    assert made.outcome == "written"
+    assert made.script is not None
+    assert made.script.count("op.drop_table(") == 20
+    assert copies == 20
