@@ -48,6 +48,23 @@ on the connection they call the dialect's own methods with the same arguments, s
 of the connection or dialect outside a comparison is what it was.
 ``dialect._overrides_default`` looks at the class, so Alembic's choice of reflection is
 unchanged.
+
+On SQLite the scope also reads the scope's tables' definitions once for the whole
+comparison (:class:`_SqliteReflection`). SQLAlchemy's SQLite dialect reflects a table
+through two private methods, ``_get_table_sql`` (its ``CREATE`` statement from
+``sqlite_master``) and ``_get_table_pragma`` (``PRAGMA main.<pragma>("t")``, then
+``temp.`` when main has no rows), and calls them about twelve times per table, several
+times with the same arguments (SQLAlchemy's ``info_cache`` is not passed to all of them):
+3,855 statements to compare 40 apps of 8 tables. In the scope, the first call of each kind
+asks about every name of the scope in one statement (the ``CREATE`` statements from
+``sqlite_master`` and ``sqlite_temp_master``; each pragma through its table-valued function,
+``pragma_<name>(table, 'main')`` and ``'temp'``), and every later call of that kind is
+answered from it, with the rows the dialect's own statement gives, main's before temp's by
+the same rule; so the dialect's parsing, and what it reflects, are unchanged. A name outside
+the scope, a table whose ``CREATE`` is not found (the dialect raises ``NoSuchTableError``),
+another pragma or schema, or a database refusing the batched statement: the dialect's own
+method, as outside a scope. Nothing in a comparison changes the schema, and the answers
+live only as long as the scope.
 """
 
 from __future__ import annotations
@@ -80,6 +97,8 @@ _MULTI = (
     "get_multi_table_options",
 )
 _CACHE_KEY = "nextcord_ormar.scoped_table_names"
+#: The ``Connection.info`` key holding the scope's :class:`_SqliteReflection` (SQLite).
+REFLECTED_KEY = "nextcord_ormar.reflected_tables"
 _lock = threading.Lock()
 
 
@@ -97,8 +116,12 @@ def listing_only(conn: Connection, names: Iterable[str]) -> Iterator[None]:
     scope = frozenset(names)
     installed = _install(conn.dialect)
     info = conn.info
-    previous = info.get(SCOPE_KEY)
+    previous = {key: info.get(key) for key in (SCOPE_KEY, REFLECTED_KEY)}
     info[SCOPE_KEY] = scope
+    if conn.dialect.name == "sqlite":
+        info[REFLECTED_KEY] = _SqliteReflection(scope)
+    else:
+        info.pop(REFLECTED_KEY, None)
     with _lock:
         installed.active += 1
     try:
@@ -106,10 +129,11 @@ def listing_only(conn: Connection, names: Iterable[str]) -> Iterator[None]:
     finally:
         with _lock:
             installed.active -= 1
-        if previous is None:
-            info.pop(SCOPE_KEY, None)
-        else:
-            info[SCOPE_KEY] = previous
+        for key, value in previous.items():
+            if value is None:
+                info.pop(key, None)
+            else:
+                info[key] = value
 
 
 def _install(dialect: Any) -> _Installed:
@@ -124,6 +148,12 @@ def _install(dialect: Any) -> _Installed:
             own = getattr(dialect, method, None)
             if own is not None:
                 setattr(dialect, method, _reflection(installed, own))
+        if dialect.name == "sqlite":
+            table_sql = getattr(dialect, "_get_table_sql", None)
+            table_pragma = getattr(dialect, "_get_table_pragma", None)
+            if table_sql is not None and table_pragma is not None:
+                dialect._get_table_sql = _sqlite_table_sql(installed, table_sql)
+                dialect._get_table_pragma = _sqlite_table_pragma(installed, table_pragma)
         setattr(dialect, _INSTALLED, installed)
         return installed
 
@@ -166,6 +196,116 @@ def _reflection(installed: _Installed, own: Callable[..., Any]) -> Callable[...,
         return own(connection, *args, **kw)
 
     return get_multi
+
+
+def _reflected_of(installed: _Installed, connection: Any, schema: Any) -> _SqliteReflection | None:
+    """The SQLite reflection of the scope entered on ``connection``, if any (default schema)."""
+    if not installed.active or schema is not None:
+        return None
+    info = getattr(connection, "info", None)
+    found = info.get(REFLECTED_KEY) if isinstance(info, dict) else None
+    return found if isinstance(found, _SqliteReflection) else None
+
+
+def _sqlite_table_sql(installed: _Installed, own: Callable[..., Any]) -> Callable[..., Any]:
+    def _get_table_sql(connection: Any, table_name: str, schema: Any = None, **kw: Any) -> Any:
+        reflected = _reflected_of(installed, connection, schema)
+        if reflected is not None:
+            found = reflected.table_sql(connection, table_name)
+            if found is not None:
+                return found
+        return own(connection, table_name, schema, **kw)
+
+    return _get_table_sql
+
+
+def _sqlite_table_pragma(installed: _Installed, own: Callable[..., Any]) -> Callable[..., Any]:
+    def _get_table_pragma(connection: Any, pragma: str, table_name: str, schema: Any = None) -> Any:
+        reflected = _reflected_of(installed, connection, schema)
+        if reflected is not None:
+            found = reflected.pragma(connection, pragma, table_name)
+            if found is not None:
+                return found
+        return own(connection, pragma, table_name, schema=schema)
+
+    return _get_table_pragma
+
+
+#: The pragmas SQLAlchemy's SQLite reflection reads, each a table-valued function too.
+_PRAGMAS = frozenset({"table_info", "table_xinfo", "index_list", "index_info", "foreign_key_list"})
+_NAMES_CTE = "WITH nxo_names(n) AS (VALUES {values}) "
+_SQLITE_SQL = (
+    "SELECT name, sql FROM sqlite_master WHERE name IN (SELECT n FROM nxo_names) "
+    "AND type in ('table', 'view') UNION ALL "
+    "SELECT name, sql FROM sqlite_temp_master WHERE name IN (SELECT n FROM nxo_names) "
+    "AND type in ('table', 'view')"
+)
+_SQLITE_PRAGMA = (
+    "SELECT nxo_names.n, 0, p.* FROM nxo_names, pragma_{pragma}(nxo_names.n, 'main') p "
+    "UNION ALL "
+    "SELECT nxo_names.n, 1, p.* FROM nxo_names, pragma_{pragma}(nxo_names.n, 'temp') p"
+)
+
+
+class _SqliteReflection:
+    """What SQLite's reflection reads of the scope's tables, each kind asked once for all
+    of them (see the module's docstring). ``None`` from a method: not known here, ask the
+    dialect's own method."""
+
+    def __init__(self, scope: frozenset[str]) -> None:
+        self.scope = scope if len(scope) <= MAX_NAMES else frozenset()
+        self.sql: dict[str, Any] | None = None
+        self.pragmas: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+
+    def table_sql(self, connection: Any, name: str) -> Any:
+        """The first ``sql`` of ``name``'s table or view, main's before temp's, as the
+        dialect's ``_get_table_sql`` reads it (``None``: not found, or not in the scope)."""
+        if name not in self.scope:
+            return None
+        if self.sql is None:
+            self.sql = {}
+            rows = _batch(connection, _SQLITE_SQL, sorted(self.scope))
+            for row in rows or ():
+                self.sql.setdefault(row[0], row[1])
+        return self.sql.get(name)
+
+    def pragma(self, connection: Any, pragma: str, name: str) -> list[tuple[Any, ...]] | None:
+        """``PRAGMA main.<pragma>(name)``'s rows, else ``temp.``'s, as the dialect's
+        ``_get_table_pragma`` reads them (as tuples)."""
+        if pragma not in _PRAGMAS:
+            return None
+        if pragma not in self.pragmas:
+            self.pragmas[pragma] = self._read(connection, pragma)
+        rows = self.pragmas[pragma].get(name)
+        return None if rows is None else list(rows)
+
+    def _read(self, connection: Any, pragma: str) -> dict[str, list[tuple[Any, ...]]]:
+        if pragma == "index_info":  # by index: those the tables' listed indexes name
+            listed = self.pragmas.get("index_list", {})
+            names = sorted({row[1] for rows in listed.values() for row in rows})
+        else:
+            names = sorted(self.scope)
+        found = _batch(connection, _SQLITE_PRAGMA.format(pragma=pragma), names)
+        if found is None:
+            return {}
+        main: dict[str, list[tuple[Any, ...]]] = {name: [] for name in names}
+        temp: dict[str, list[tuple[Any, ...]]] = {name: [] for name in names}
+        for row in found:
+            (main if row[1] == 0 else temp)[row[0]].append(tuple(row[2:]))
+        return {name: main[name] or temp[name] for name in names}
+
+
+def _batch(connection: Any, query: str, names: list[str]) -> list[Any] | None:
+    """``query``'s rows over the names (``nxo_names``), or ``None`` if SQLite refused it
+    (a build without table-valued pragmas): the dialect then asks as it always did."""
+    if not names or len(names) > MAX_NAMES:
+        return None
+    values = ", ".join("(?)" for _ in names)
+    try:
+        result = connection.exec_driver_sql(_NAMES_CTE.format(values=values) + query, tuple(names))
+        return list(result.fetchall())
+    except sqlalchemy.exc.DBAPIError:
+        return None
 
 
 # The name test first: SQLite scans sqlite_master (it has no index) testing the terms in
