@@ -172,6 +172,29 @@ def test_sqlite_reflection_in_the_scope_is_the_dialects_own(tmp_path: Path) -> N
     assert any(s.startswith("PRAGMA main.table_xinfo") for s in outside)
 
 
+async def test_sqlite_reflection_in_the_scope_through_the_async_driver(tmp_path: Path) -> None:
+    """The same through aiosqlite and ``run_sync`` (the bot's own engine: in-memory SQLite)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'reflect.db'}")
+
+    def both(conn: Connection) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+        for statement in SCHEMA:
+            conn.exec_driver_sql(statement)
+        own = reflect_all(conn)
+        with statements() as inside, listing_only(conn, [*TABLES, MISSING, "v_parent"]):
+            scoped = reflect_all(conn)
+        return own, scoped, inside
+
+    try:
+        async with engine.connect() as conn:
+            own, scoped, inside = await conn.run_sync(both)
+    finally:
+        await engine.dispose()
+    assert scoped == own
+    assert not [s for s in inside if s.startswith("PRAGMA")]
+
+
 def test_sqlite_reflection_outside_the_scope_of_the_names(tmp_path: Path) -> None:
     """A table outside the scope is reflected by the dialect's own statements, alike."""
     engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'reflect.db'}")

@@ -49,22 +49,10 @@ of the connection or dialect outside a comparison is what it was.
 ``dialect._overrides_default`` looks at the class, so Alembic's choice of reflection is
 unchanged.
 
-On SQLite the scope also reads the scope's tables' definitions once for the whole
-comparison (:class:`_SqliteReflection`). SQLAlchemy's SQLite dialect reflects a table
-through two private methods, ``_get_table_sql`` (its ``CREATE`` statement from
-``sqlite_master``) and ``_get_table_pragma`` (``PRAGMA main.<pragma>("t")``, then
-``temp.`` when main has no rows), and calls them about twelve times per table, several
-times with the same arguments (SQLAlchemy's ``info_cache`` is not passed to all of them):
-3,855 statements to compare 40 apps of 8 tables. In the scope, the first call of each kind
-asks about every name of the scope in one statement (the ``CREATE`` statements from
-``sqlite_master`` and ``sqlite_temp_master``; each pragma through its table-valued function,
-``pragma_<name>(table, 'main')`` and ``'temp'``), and every later call of that kind is
-answered from it, with the rows the dialect's own statement gives, main's before temp's by
-the same rule; so the dialect's parsing, and what it reflects, are unchanged. A name outside
-the scope, a table whose ``CREATE`` is not found (the dialect raises ``NoSuchTableError``),
-another pragma or schema, or a database refusing the batched statement: the dialect's own
-method, as outside a scope. Nothing in a comparison changes the schema, and the answers
-live only as long as the scope.
+On SQLite the scope also reads what reflection reads of its tables once per comparison
+(:class:`_SqliteReflection`): the dialect's ``_get_table_sql`` and ``_get_table_pragma`` were
+called about twelve times per table (3,855 statements for 40 apps of 8 tables); each kind is
+now asked for every name of the scope in one statement, with the dialect's own rows.
 """
 
 from __future__ import annotations
@@ -76,6 +64,7 @@ from typing import Any
 
 import sqlalchemy
 from sqlalchemy.engine import Connection
+from sqlalchemy.engine.reflection import ReflectionDefaults
 
 __all__ = ["MAX_NAMES", "listing_only", "scoped_names"]
 
@@ -97,6 +86,8 @@ _MULTI = (
     "get_multi_table_options",
 )
 _CACHE_KEY = "nextcord_ormar.scoped_table_names"
+#: The SQLite dialect's methods :func:`_install_sqlite` answers for.
+_SQLITE_OWN = ("_get_table_sql", "_get_table_pragma", "get_unique_constraints")
 #: The ``Connection.info`` key holding the scope's :class:`_SqliteReflection` (SQLite).
 REFLECTED_KEY = "nextcord_ormar.reflected_tables"
 _lock = threading.Lock()
@@ -148,12 +139,8 @@ def _install(dialect: Any) -> _Installed:
             own = getattr(dialect, method, None)
             if own is not None:
                 setattr(dialect, method, _reflection(installed, own))
-        if dialect.name == "sqlite":
-            table_sql = getattr(dialect, "_get_table_sql", None)
-            table_pragma = getattr(dialect, "_get_table_pragma", None)
-            if table_sql is not None and table_pragma is not None:
-                dialect._get_table_sql = _sqlite_table_sql(installed, table_sql)
-                dialect._get_table_pragma = _sqlite_table_pragma(installed, table_pragma)
+        if dialect.name == "sqlite" and all(hasattr(dialect, m) for m in _SQLITE_OWN):
+            _install_sqlite(dialect, installed)
         setattr(dialect, _INSTALLED, installed)
         return installed
 
@@ -207,28 +194,42 @@ def _reflected_of(installed: _Installed, connection: Any, schema: Any) -> _Sqlit
     return found if isinstance(found, _SqliteReflection) else None
 
 
-def _sqlite_table_sql(installed: _Installed, own: Callable[..., Any]) -> Callable[..., Any]:
+def _install_sqlite(dialect: Any, installed: _Installed) -> None:
+    """Answer SQLite's ``_get_table_sql`` and ``_get_table_pragma`` from the scope's
+    :class:`_SqliteReflection` where it knows, and skip parsing unique constraints where
+    the answer is known (see ``get_unique_constraints``)."""
+    own_sql, own_pragma = dialect._get_table_sql, dialect._get_table_pragma
+    own_uniques = dialect.get_unique_constraints
+
     def _get_table_sql(connection: Any, table_name: str, schema: Any = None, **kw: Any) -> Any:
         reflected = _reflected_of(installed, connection, schema)
-        if reflected is not None:
-            found = reflected.table_sql(connection, table_name)
-            if found is not None:
-                return found
-        return own(connection, table_name, schema, **kw)
+        found = None if reflected is None else reflected.table_sql(connection, table_name)
+        return own_sql(connection, table_name, schema, **kw) if found is None else found
 
-    return _get_table_sql
-
-
-def _sqlite_table_pragma(installed: _Installed, own: Callable[..., Any]) -> Callable[..., Any]:
     def _get_table_pragma(connection: Any, pragma: str, table_name: str, schema: Any = None) -> Any:
         reflected = _reflected_of(installed, connection, schema)
-        if reflected is not None:
-            found = reflected.pragma(connection, pragma, table_name)
-            if found is not None:
-                return found
-        return own(connection, pragma, table_name, schema=schema)
+        found = None if reflected is None else reflected.pragma(connection, pragma, table_name)
+        return own_pragma(connection, pragma, table_name, schema=schema) if found is None else found
 
-    return _get_table_pragma
+    def get_unique_constraints(
+        connection: Any, table_name: str, schema: Any = None, **kw: Any
+    ) -> Any:
+        """The dialect keeps, of what its regular expressions find in the ``CREATE`` (a
+        seventh of a check's time), only what matches a ``sqlite_autoindex_*`` index. In a
+        scope, a table without one skips the parsing: the answer is the empty default
+        whatever it would find. The same calls come first: a missing table raises alike."""
+        if _reflected_of(installed, connection, schema) is None:
+            return own_uniques(connection, table_name, schema=schema, **kw)
+        indexes = dialect.get_indexes(
+            connection, table_name, schema=schema, include_auto_indexes=True, **kw
+        )
+        if any(index["name"].startswith("sqlite_autoindex") for index in indexes):
+            return own_uniques(connection, table_name, schema=schema, **kw)
+        dialect._get_table_sql(connection, table_name, schema=schema, **kw)
+        return ReflectionDefaults.unique_constraints()
+
+    dialect._get_table_sql, dialect._get_table_pragma = _get_table_sql, _get_table_pragma
+    dialect.get_unique_constraints = get_unique_constraints
 
 
 #: The pragmas SQLAlchemy's SQLite reflection reads, each a table-valued function too.
@@ -248,9 +249,16 @@ _SQLITE_PRAGMA = (
 
 
 class _SqliteReflection:
-    """What SQLite's reflection reads of the scope's tables, each kind asked once for all
-    of them (see the module's docstring). ``None`` from a method: not known here, ask the
-    dialect's own method."""
+    """What SQLite's reflection reads of the scope's tables, each kind asked once for all.
+
+    The first call of a kind asks about every name of the scope in one statement (the
+    ``CREATE`` from ``sqlite_master`` then ``sqlite_temp_master``; a pragma through its
+    table-valued function, ``pragma_<name>(t, 'main')`` then ``'temp'``; ``index_info`` for
+    the indexes ``index_list`` named); later calls get the rows the dialect's own ``PRAGMA
+    main.<name>("t")`` (``temp.`` when main has none) gives, as tuples. ``None``: ask the
+    dialect (a name outside the scope, a ``CREATE`` not found, so that it raises
+    ``NoSuchTableError``, another pragma, a SQLite without table-valued pragmas). A
+    comparison changes no schema, and this lives only as long as the scope."""
 
     def __init__(self, scope: frozenset[str]) -> None:
         self.scope = scope if len(scope) <= MAX_NAMES else frozenset()
@@ -258,8 +266,7 @@ class _SqliteReflection:
         self.pragmas: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
 
     def table_sql(self, connection: Any, name: str) -> Any:
-        """The first ``sql`` of ``name``'s table or view, main's before temp's, as the
-        dialect's ``_get_table_sql`` reads it (``None``: not found, or not in the scope)."""
+        """``name``'s ``CREATE``, main's before temp's, as ``_get_table_sql`` reads it."""
         if name not in self.scope:
             return None
         if self.sql is None:
@@ -270,8 +277,7 @@ class _SqliteReflection:
         return self.sql.get(name)
 
     def pragma(self, connection: Any, pragma: str, name: str) -> list[tuple[Any, ...]] | None:
-        """``PRAGMA main.<pragma>(name)``'s rows, else ``temp.``'s, as the dialect's
-        ``_get_table_pragma`` reads them (as tuples)."""
+        """``PRAGMA main.<pragma>(name)``'s rows, else ``temp.``'s (``_get_table_pragma``)."""
         if pragma not in _PRAGMAS:
             return None
         if pragma not in self.pragmas:
@@ -288,11 +294,10 @@ class _SqliteReflection:
         found = _batch(connection, _SQLITE_PRAGMA.format(pragma=pragma), names)
         if found is None:
             return {}
-        main: dict[str, list[tuple[Any, ...]]] = {name: [] for name in names}
-        temp: dict[str, list[tuple[Any, ...]]] = {name: [] for name in names}
+        rows: dict[tuple[int, str], list[tuple[Any, ...]]] = {}  # (0 main, 1 temp; name)
         for row in found:
-            (main if row[1] == 0 else temp)[row[0]].append(tuple(row[2:]))
-        return {name: main[name] or temp[name] for name in names}
+            rows.setdefault((row[1], row[0]), []).append(tuple(row[2:]))
+        return {name: rows.get((0, name)) or rows.get((1, name), []) for name in names}
 
 
 def _batch(connection: Any, query: str, names: list[str]) -> list[Any] | None:
