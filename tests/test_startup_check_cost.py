@@ -49,6 +49,8 @@ SCHEMA = [
     "CREATE TABLE gen (a INT, b INT GENERATED ALWAYS AS (a * 2) STORED, "
     "c INT GENERATED ALWAYS AS (a + 1) VIRTUAL)",
     "CREATE TABLE plain (x INT)",
+    'CREATE TABLE "old.members" (id INTEGER PRIMARY KEY, nick TEXT UNIQUE, '
+    'boss INT REFERENCES "old.members")',  # 0.3's dotted names
     "CREATE VIEW v_parent AS SELECT id, code FROM parent",
     "CREATE TABLE shadow (s INT)",
     "CREATE TEMP TABLE shadow (t INT UNIQUE)",
@@ -63,6 +65,7 @@ TABLES = [
     "norowid",
     "gen",
     "plain",
+    "old.members",
     "shadow",
     "only_temp",
 ]
@@ -163,6 +166,9 @@ def test_sqlite_reflection_in_the_scope_is_the_dialects_own(tmp_path: Path) -> N
     }
     assert own["first get_foreign_keys(only_temp)"][0]["referred_table"] == "parent"
     assert own["first get_columns(shadow)"][0]["name"] == "s"  # main's before temp's
+    assert own["first get_unique_constraints(old.members)"] == [
+        {"name": None, "column_names": ["nick"]}
+    ]
     assert own[f"first get_columns({MISSING})"].startswith("NoSuchTableError")
     # inside the scope the tables' definitions are read once per kind, for all of them:
     # no PRAGMA and no per-table CREATE lookup for the scope's tables
