@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.util import pyfiles
 
 from nextcord_ormar.migrations import MigrationEngine, bytecode
 from tests.conftest import CogProject
@@ -98,9 +99,10 @@ async def test_make_and_upgrade_compile_no_large_script_in_process(
     assert {f"big_model{i}s" for i in range(TABLES)} <= await table_names(db_url)
 
 
-async def test_a_folder_where_bytecode_cannot_be_written_works_as_before(
+async def test_a_folder_where_bytecode_cannot_be_written_gets_it_in_memory(
     db_url: str, cog_project: CogProject, compiles: Compiles, bytecode_on: None
 ) -> None:
+    """A read-only folder (here: ``__pycache__`` is a file) is left alone; nothing compiles here."""
     folder = _big_cog(cog_project)
     folder.mkdir(parents=True)
     (folder / "__pycache__").write_text("not a folder", encoding="utf-8")
@@ -109,7 +111,7 @@ async def test_a_folder_where_bytecode_cannot_be_written_works_as_before(
         made = await engine.make("big", message="big tables")
         assert made.path is not None
         assert (await engine.upgrade(["big"])).failed is None
-    assert compiles.of(folder)  # Alembic's own import compiled it, as before
+    assert compiles.of(folder) == []  # the child compiled it; its code was kept in memory
     assert (folder / "__pycache__").read_text(encoding="utf-8") == "not a folder"
     assert {f"big_model{i}s" for i in range(TABLES)} <= await table_names(db_url)
 
@@ -148,24 +150,119 @@ async def test_a_large_script_with_a_syntax_error_gives_alembics_error(
     assert not Path(importlib.util.cache_from_source(str(script))).exists()
 
 
-async def test_with_dont_write_bytecode_nothing_is_written(
+async def test_with_dont_write_bytecode_nothing_is_written_nor_compiled_here(
     db_url: str, cog_project: CogProject, compiles: Compiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """``PYTHONDONTWRITEBYTECODE`` (container images set it): the child's code stays in memory."""
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     folder = _big_cog(cog_project)
     async with running_bot(db_url, cog_project, extensions=("cogs.big",)) as scene:
         engine = MigrationEngine.for_bot(scene.bot)
         made = await engine.make("big", message="big tables")
         assert made.path is not None
+        assert made.path.stat().st_size >= bytecode.THRESHOLD
+        assert (await engine.upgrade(["big"])).failed is None
+        assert (await engine.downgrade("big", "base")).failed is None
+        assert not {f"big_model{i}s" for i in range(TABLES)} & await table_names(db_url)
         assert (await engine.upgrade(["big"])).failed is None
     assert not (folder / "__pycache__").exists()
-    assert compiles.of(folder)  # compiled in this process, as Python does without bytecode
+    assert not list(cog_project.root.rglob("*.pyc"))
+    assert compiles.of(folder) == []
+    assert {f"big_model{i}s" for i in range(TABLES)} <= await table_names(db_url)
+
+
+def _load_as_alembic_does(script: Path) -> Any:
+    return pyfiles.load_python_file(str(script.parent), script.name)
+
+
+def test_in_memory_code_is_used_only_while_the_source_is_the_same(
+    tmp_path: Path, compiles: Compiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit within the same second and size is never hidden; tracebacks name the file."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    padding = "\n".join(f"# line {i} of padding to make the script large" for i in range(900))
+    script = tmp_path / "0001_same.py"
+    script.write_text(SCRIPT.format(answer=1, padding=padding), encoding="utf-8")
+    stat = script.stat()
+    assert stat.st_size >= bytecode.THRESHOLD
+    assert bytecode.compile_out_of_process([script])
+    module = _load_as_alembic_does(script)
+    assert module.ANSWER == 1
+    assert module.where.__code__.co_filename == str(script)
+    assert compiles.of(tmp_path) == []  # the kept code ran
+
+    script.write_text(SCRIPT.format(answer=2, padding=padding), encoding="utf-8")
+    os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same time, same size
+    assert script.stat().st_size == stat.st_size
+    assert _load_as_alembic_does(script).ANSWER == 2
+    assert [Path(name).name for name in compiles.of(tmp_path)] == [script.name]  # Alembic's
+    assert bytecode.compile_out_of_process([script])  # compiled again, kept again
+    assert _load_as_alembic_does(script).ANSWER == 2
+    assert len(compiles.of(tmp_path)) == 1
+    assert not list(tmp_path.rglob("*.pyc"))
+
+
+def test_in_memory_code_follows_a_rename_and_is_forgotten_with_the_script(
+    tmp_path: Path, compiles: Compiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    padding = "\n".join(f"# line {i} of padding to make the script large" for i in range(900))
+    first = tmp_path / "0001_first.py"
+    first.write_text(SCRIPT.format(answer=1, padding=padding), encoding="utf-8")
+    assert bytecode.compile_out_of_process([first])
+    renamed = first.with_name("0001_renamed.py")
+    os.rename(first, renamed)
+    bytecode.follow_rename(first, renamed)
+    module = _load_as_alembic_does(renamed)
+    assert module.where.__code__.co_filename == str(renamed)
+    assert compiles.of(tmp_path) == []
+    bytecode.forget(renamed)
+    assert _load_as_alembic_does(renamed).ANSWER == 1
+    assert [Path(name).name for name in compiles.of(tmp_path)] == [renamed.name]
+
+
+def test_in_memory_code_is_bounded(
+    tmp_path: Path, compiles: Compiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``MEMORY_LIMIT`` the oldest script's code is forgotten (and compiled by Alembic)."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    padding = "\n".join(f"# line {i} of padding to make the script large" for i in range(900))
+    scripts = [tmp_path / f"000{i}_s.py" for i in (1, 2)]
+    for answer, script in enumerate(scripts):
+        script.write_text(SCRIPT.format(answer=answer, padding=padding), encoding="utf-8")
+        assert bytecode.compile_out_of_process([script])
+    assert compiles.of(tmp_path) == []
+    monkeypatch.setattr(bytecode, "MEMORY_LIMIT", 1)
+    third = tmp_path / "0003_s.py"
+    third.write_text(SCRIPT.format(answer=3, padding=padding), encoding="utf-8")
+    assert bytecode.compile_out_of_process([third])
+    assert [_load_as_alembic_does(s).ANSWER for s in (*scripts, third)] == [0, 1, 3]
+    assert sorted(Path(name).name for name in compiles.of(tmp_path)) == [s.name for s in scripts]
+
+
+async def test_a_large_broken_script_without_bytecode_gives_alembics_error(
+    db_url: str, cog_project: CogProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    folder = _big_cog(cog_project)
+    folder.mkdir(parents=True)
+    padding = "\n".join(f"    # line {i} of a long hand-written comment" for i in range(1200))
+    (folder / "0001_broken.py").write_text(BROKEN.format(padding=padding), encoding="utf-8")
+    async with running_bot(db_url, cog_project, extensions=("cogs.big",)) as scene:
+        engine = MigrationEngine.for_bot(scene.bot)
+        with pytest.raises(SyntaxError, match="unmatched"):  # as without the child
+            await engine.upgrade(["big"])
+    assert not (folder / "__pycache__").exists()
 
 
 SCRIPT = '''"""same size"""
 revision = "0001"
 down_revision = None
 ANSWER = {answer}
+
+
+def where():
+    pass
 {padding}
 '''
 

@@ -15,8 +15,15 @@ modification time can never load old code. Nothing here ever fails a command: if
 cannot run or cannot write (read-only folder, syntax error, ...), Alembic's import compiles
 in-process as before, with its own error for a broken script.
 
-With ``sys.dont_write_bytecode`` (``PYTHONDONTWRITEBYTECODE``) nothing is written: Alembic's
-loader reads bytecode only at the cache path, so there is no private place to put it.
+Where no file may be written (``sys.dont_write_bytecode``, that is ``PYTHONDONTWRITEBYTECODE``,
+common in container images; a read-only folder; ``--check-hash-based-pycs never``) the child
+sends the compiled code back instead (``marshal``), with a hash of the source it read, and this
+process keeps it in memory (:data:`MEMORY_LIMIT` bytes at most). Alembic loads each script
+through ``alembic.util.pyfiles.load_module_py``; :func:`_load_module_py` takes its place once a
+script was compiled that way: for a script whose current source hashes to the kept hash it runs
+the kept code (unmarshalling 200 KB of bytecode takes about 0.2 ms), for any other file it calls
+Alembic's own. Nothing is written to disk in that mode, and a script edited since is compiled by
+Alembic's import as usual.
 """
 
 from __future__ import annotations
@@ -24,18 +31,22 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import marshal
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from types import CodeType, ModuleType
 from typing import Any
 
 from alembic.script import ScriptDirectory, write_hooks
 
 __all__ = [
     "HOOK",
+    "MEMORY_LIMIT",
     "THRESHOLD",
     "compile_after_write",
     "compile_out_of_process",
@@ -76,6 +87,34 @@ for source, cfile in zip(pairs[::2], pairs[1::2]):
 sys.exit(1 if failed else 0)
 """
 
+# The child that writes nothing: ``python -I -S -c MEMORY_CHILD OPTIMIZE SOURCE [SOURCE ...]``
+# prints, for each source in order, the source hash (8 bytes), the length of the marshalled
+# code (8 bytes, little-endian; 0 when that source failed) and the code. The same interpreter
+# reads it back, so the marshal format and the hash key are the parent's.
+_MEMORY_CHILD = """\
+import importlib.util, marshal, sys
+optimize = int(sys.argv[1])
+out = sys.stdout.buffer
+failed = 0
+for source in sys.argv[2:]:
+    digest, blob = bytes(8), b""
+    try:
+        with open(source, "rb") as file:
+            data = file.read()
+        code = compile(data, source, "exec", dont_inherit=True, optimize=optimize)
+        digest, blob = importlib.util.source_hash(data), marshal.dumps(code)
+    except Exception as exc:
+        failed += 1
+        sys.stderr.write(type(exc).__name__ + "\\n")
+    out.write(digest + len(blob).to_bytes(8, "little") + blob)
+out.flush()
+sys.exit(1 if failed else 0)
+"""
+
+#: The most bytes of compiled code kept in memory (the oldest scripts are forgotten first).
+#: A 300-table script's code is about 150 KB.
+MEMORY_LIMIT = 32 * 1024 * 1024
+
 #: A timestamp ``.pyc`` written less than this long after its source's modification time
 #: may predate a second edit within the same second: it is replaced by a hash-based one.
 _RACE_WINDOW = 2.0
@@ -84,6 +123,13 @@ _Key = tuple[tuple[str, int, int], ...]
 #: Sets of scripts a child failed to compile, as they were: not tried again until changed.
 _FAILED: set[_Key] = set()
 _FAILED_LOCK = threading.Lock()
+
+#: Code compiled by the memory child: the script's path (see :func:`_key`) -> (the hash of the
+#: source it was compiled from, the marshalled code), oldest first.
+_MEMORY: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
+_MEMORY_LOCK = threading.Lock()
+#: Alembic's own ``load_module_py``, once :func:`_load_module_py` has taken its place.
+_ALEMBIC_LOAD: Callable[[str, Any], ModuleType] | None = None
 
 
 def enabled() -> bool:
@@ -96,6 +142,10 @@ def enabled() -> bool:
     import _imp
 
     return getattr(_imp, "check_hash_based_pycs", "default") != "never"
+
+
+def _can_spawn() -> bool:
+    return bool(sys.executable)
 
 
 def cache_path(source: Path) -> Path | None:
@@ -112,7 +162,7 @@ def worth_it() -> bool:
     thread (the bot's loop itself with ``in_thread=False``, or a script of the user's)
     would only wait longer than compiling takes.
     """
-    return enabled() and threading.current_thread() is not threading.main_thread()
+    return _can_spawn() and threading.current_thread() is not threading.main_thread()
 
 
 def prepare(folder: Path) -> None:
@@ -137,55 +187,197 @@ def prepare(folder: Path) -> None:
 def compile_out_of_process(sources: Iterable[Path]) -> bool:
     """Compile each large script of ``sources`` lacking valid bytecode in one child process.
 
-    Returns whether every such script now has valid bytecode (``True`` when none needed
-    it). Never raises: on any failure Alembic's import compiles in-process, as it would.
+    To ``.pyc`` files where they may be written, else to memory (see above). Returns whether
+    every such script now has valid bytecode (``True`` when none needed it). Never raises: on
+    any failure Alembic's import compiles in-process, as it would.
     """
-    if not enabled():
+    if not _can_spawn():
         return False
-    pending: list[tuple[Path, Path, os.stat_result]] = []
+    large: list[tuple[Path, os.stat_result]] = []
     for source in sources:
         try:
             stat = source.stat()
         except OSError:
             continue
-        if stat.st_size < THRESHOLD:
-            continue
-        cfile = cache_path(source)
-        if cfile is not None and not _valid(source, cfile, stat):
-            pending.append((source, cfile, stat))
-    if not pending:
+        if stat.st_size >= THRESHOLD:
+            large.append((source, stat))
+    if not large:
         return True
-    key = tuple(sorted((str(s), st.st_mtime_ns, st.st_size) for s, _, st in pending))
+    if enabled():
+        pending = [
+            (source, cfile, stat)
+            for source, stat in large
+            if (cfile := cache_path(source)) is not None and not _valid(source, cfile, stat)
+        ]
+        if not pending:
+            return True
+        if all(_writable(cfile.parent) for _, cfile, _ in pending) and _compile_to_files(pending):
+            return True
+        log.debug("bytecode of %d script(s) not written: compiling to memory", len(pending))
+    return _compile_to_memory([source for source, _ in large])
+
+
+def _failed_before(key: _Key) -> bool:
     with _FAILED_LOCK:
-        if key in _FAILED:
-            return False
-    if not all(_writable(cfile.parent) for _, cfile, _ in pending):
-        log.debug("bytecode of %d script(s) not written: folder not writable", len(pending))
-        return False
-    args = [sys.executable, "-I", "-S", "-c", _CHILD, str(sys.flags.optimize)]
-    for source, cfile, _ in pending:
-        args += [str(source), str(cfile)]
+        return key in _FAILED
+
+
+def _remember_failure(key: _Key) -> None:
+    with _FAILED_LOCK:
+        _FAILED.add(key)
+
+
+def _run_child(args: list[str]) -> subprocess.CompletedProcess[bytes] | None:
     try:
-        done = subprocess.run(
+        return subprocess.run(
             args,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             timeout=CHILD_TIMEOUT,
             check=False,
         )
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         log.debug("bytecode child did not run: %s", type(exc).__name__)
-        ok = False
-    else:
-        ok = done.returncode == 0
-        if not ok:
-            why = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
-            log.debug("bytecode child failed (exit %s): %s", done.returncode, why[0])
+        return None
+
+
+def _child_failed(done: subprocess.CompletedProcess[bytes]) -> None:
+    why = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+    log.debug("bytecode child failed (exit %s): %s", done.returncode, why[0])
+
+
+def _compile_to_files(pending: list[tuple[Path, Path, os.stat_result]]) -> bool:
+    key = tuple(sorted((str(s), st.st_mtime_ns, st.st_size) for s, _, st in pending))
+    if _failed_before(key):
+        return False
+    args = [sys.executable, "-I", "-S", "-c", _CHILD, str(sys.flags.optimize)]
+    for source, cfile, _ in pending:
+        args += [str(source), str(cfile)]
+    done = _run_child(args)
+    ok = done is not None and done.returncode == 0
+    if done is not None and not ok:
+        _child_failed(done)
     if not ok:
-        with _FAILED_LOCK:
-            _FAILED.add(key)
+        _remember_failure(key)
     return ok
+
+
+def _key(path: str | os.PathLike[str]) -> str:
+    return os.path.normcase(os.path.abspath(os.fspath(path)))
+
+
+def _compile_to_memory(sources: list[Path]) -> bool:
+    """Have a child compile ``sources`` and keep their code here (nothing is written)."""
+    pending: list[tuple[Path, bytes, os.stat_result]] = []
+    for source in sources:
+        try:
+            data, stat = source.read_bytes(), source.stat()
+        except OSError:
+            continue
+        with _MEMORY_LOCK:
+            kept = _MEMORY.get(_key(source))
+        if kept is None or kept[0] != importlib.util.source_hash(data):
+            pending.append((source, data, stat))
+    if not pending:
+        return True
+    key = (("memory", 0, 0), *sorted((str(s), st.st_mtime_ns, st.st_size) for s, _, st in pending))
+    if _failed_before(key) or not _install_loader():
+        return False
+    args = [sys.executable, "-I", "-S", "-c", _MEMORY_CHILD, str(sys.flags.optimize)]
+    done = _run_child(args + [str(source) for source, _, _ in pending])
+    if done is None:
+        _remember_failure(key)
+        return False
+    if done.returncode != 0:
+        _child_failed(done)
+    out, at, kept_all = done.stdout, 0, done.returncode == 0
+    for source, _, _ in pending:
+        if at + 16 > len(out):
+            kept_all = False
+            break
+        digest, size = out[at : at + 8], int.from_bytes(out[at + 8 : at + 16], "little")
+        blob, at = out[at + 16 : at + 16 + size], at + 16 + size
+        if size and len(blob) == size:
+            _keep(_key(source), digest, blob)
+        else:
+            kept_all = False
+    if not kept_all:
+        _remember_failure(key)
+    return kept_all
+
+
+def _keep(key: str, digest: bytes, blob: bytes) -> None:
+    with _MEMORY_LOCK:
+        _MEMORY.pop(key, None)
+        _MEMORY[key] = (digest, blob)
+        total = sum(len(kept) for _, kept in _MEMORY.values())
+        while total > MEMORY_LIMIT and len(_MEMORY) > 1:
+            _, (_, dropped) = _MEMORY.popitem(last=False)
+            total -= len(dropped)
+
+
+def _kept_code(path: str | os.PathLike[str]) -> CodeType | None:
+    """The kept code of the script at ``path`` if its source is still what was compiled."""
+    key = _key(path)
+    with _MEMORY_LOCK:
+        kept = _MEMORY.get(key)
+    if kept is None:
+        return None
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return None
+    if importlib.util.source_hash(data) != kept[0]:
+        with _MEMORY_LOCK:
+            if _MEMORY.get(key) == kept:
+                del _MEMORY[key]
+        return None
+    try:
+        code = marshal.loads(kept[1])
+    except (ValueError, EOFError, TypeError):
+        return None
+    if not isinstance(code, CodeType):
+        return None
+    import _imp
+
+    fix_filename = getattr(_imp, "_fix_co_filename", None)
+    if fix_filename is None:  # a Python without it: Alembic's import gives the right names
+        return None
+    fix_filename(code, os.fspath(path))  # tracebacks name the script, as after a .pyc import
+    return code
+
+
+def _load_module_py(module_id: str, path: Any) -> ModuleType:
+    """Alembic's ``load_module_py``, running kept code for a script compiled to memory."""
+    original = _ALEMBIC_LOAD
+    assert original is not None
+    code = _kept_code(path)
+    if code is None:
+        return original(module_id, path)
+    spec = importlib.util.spec_from_file_location(module_id, path)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    exec(code, module.__dict__)  # what the loader's exec_module does with the code it reads
+    return module
+
+
+def _install_loader() -> bool:
+    """Put :func:`_load_module_py` in Alembic's place; False if Alembic's loading changed."""
+    global _ALEMBIC_LOAD
+    with _MEMORY_LOCK:
+        if _ALEMBIC_LOAD is not None:
+            return True
+        try:
+            from alembic.util import pyfiles
+        except ImportError:
+            return False
+        original = getattr(pyfiles, "load_module_py", None)
+        if not callable(original) or not callable(getattr(pyfiles, "load_python_file", None)):
+            return False
+        _ALEMBIC_LOAD = original
+        setattr(pyfiles, "load_module_py", _load_module_py)  # noqa: B010
+        return True
 
 
 def _valid(source: Path, cfile: Path, stat: os.stat_result) -> bool:
@@ -225,12 +417,14 @@ def _writable(folder: Path) -> bool:
     """Whether ``folder`` (or, while it does not exist, its nearest parent) can be written."""
     for candidate in (folder, *folder.parents):
         if candidate.exists():
-            return os.access(candidate, os.W_OK)
+            return candidate.is_dir() and os.access(candidate, os.W_OK)
     return False
 
 
 def forget(source: Path) -> None:
     """Remove the bytecode of a script that is removed."""
+    with _MEMORY_LOCK:
+        _MEMORY.pop(_key(source), None)
     cfile = cache_path(source)
     if cfile is not None:
         with contextlib.suppress(OSError):
@@ -244,6 +438,10 @@ def follow_rename(old: Path, new: Path) -> None:
     content and the modification time); the code's file name is set again at each import.
     If the move fails, the old file is removed: never bytecode without its source.
     """
+    with _MEMORY_LOCK:
+        kept = _MEMORY.pop(_key(old), None)
+        if kept is not None:
+            _MEMORY[_key(new)] = kept
     before, after = cache_path(old), cache_path(new)
     if before is None or after is None or not before.exists():
         return
