@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy.engine import Connection
 
-from . import compare, enum_compare, render
+from . import compare, enum_compare, operations, render
 from .ledger import LEDGER_TABLE
 from .listing import listing_only
 
@@ -95,7 +95,11 @@ class AppEnvironment:
             "render_as_batch": self.dialect_name == "sqlite",
         }
         # -- enum types owned by the app (PostgreSQL; see .enum_compare) --
-        opts["autogenerate_plugins"] = ["alembic.autogenerate.*", enum_compare.PLUGIN]
+        opts["autogenerate_plugins"] = [
+            "alembic.autogenerate.*",
+            enum_compare.PLUGIN,
+            operations.PLUGIN,
+        ]
         # -- end enum types --
         return opts
 

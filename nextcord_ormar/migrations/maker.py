@@ -64,7 +64,10 @@ def make_migration(
             return
         order_drops(script)
         apply_renames(script, renames, app.name)
-        name = message or name_from_operations(describe_operations(upgrade_ops), app.name)
+        # The operations as they are now are the ones written (rendering reads, never
+        # changes them): described once, for the name and for the result.
+        described = captured["operations"] = describe_operations(upgrade_ops)
+        name = message or name_from_operations(described, app.name)
         captured["message"] = name
         script.message = name
         if _estimated_size(script) >= bytecode.THRESHOLD // 2:
@@ -86,7 +89,9 @@ def make_migration(
     if conn.in_transaction():
         conn.rollback()
     upgrade_ops = captured.get("ops")
-    operations = describe_operations(upgrade_ops)
+    operations = captured.get("operations")
+    if operations is None:  # nothing to write, or a blank migration
+        operations = describe_operations(upgrade_ops)
     if not generated:
         return MakeResult(app=app.name, outcome="no_changes", operations=operations)
     script_obj = generated[0] if isinstance(generated, list) else generated
