@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from nextcord_ormar.migrations import MigrationEngine, operations, script_check
+from nextcord_ormar.migrations import MakeResult, MigrationEngine, operations, script_check
 from tests.conftest import CogProject
 from tests.discord_harness import running_bot
 from tests.sample_cogs import many_tables
@@ -143,19 +143,19 @@ async def test_checking_a_large_made_script_works_per_named_instruction(
     assert _lines_run_in_check(made.path, module) <= 16 * named + 200
 
 
-async def test_make_describes_each_operation_once(db_url: str, cog_project: CogProject) -> None:
-    """The operations are read as data once per ``make``: the same list names the migration
-    and is returned (they were described a second time after the script was written)."""
+async def _make_counting_calls(
+    db_url: str, cog_project: CogProject, code: CodeType, tables: int
+) -> tuple[MakeResult, int]:
+    """``make`` of a new cog of ``tables`` tables, and how many times ``code`` was called."""
     calls = 0
-    describe = operations.describe.__code__
 
     def profiler(frame: FrameType, event: str, arg: Any) -> None:
         nonlocal calls
-        if event == "call" and frame.f_code is describe:
+        if event == "call" and frame.f_code is code:
             calls += 1
 
     cog_project.write("cogs/__init__.py", "")
-    cog_project.write("cogs/big.py", many_tables("big", 20))
+    cog_project.write("cogs/big.py", many_tables("big", tables))
     async with running_bot(db_url, cog_project, extensions=("cogs.big",)) as scene:
         engine = MigrationEngine.for_bot(scene.bot)
         # make's work runs in a worker thread: profile the threads started from now on too.
@@ -168,6 +168,13 @@ async def test_make_describes_each_operation_once(db_url: str, cog_project: CogP
             threading.setprofile(None)
             engine.close()
     assert made.outcome == "written"
+    return made, calls
+
+
+async def test_make_describes_each_operation_once(db_url: str, cog_project: CogProject) -> None:
+    """The operations are read as data once per ``make``: the same list names the migration
+    and is returned (they were described a second time after the script was written)."""
+    made, calls = await _make_counting_calls(db_url, cog_project, operations.describe.__code__, 20)
     assert [op.kind for op in made.operations] == ["create_table"] * 20
     assert calls == 20
 
@@ -179,27 +186,9 @@ async def test_make_copies_each_created_table_once_to_render_it(
     (Alembic's own reverse made a second one per table, only to read its name back)."""
     from alembic.operations import ops
 
-    copies = 0
-    to_table = ops.CreateTableOp.to_table.__code__
-
-    def profiler(frame: FrameType, event: str, arg: Any) -> None:
-        nonlocal copies
-        if event == "call" and frame.f_code is to_table:
-            copies += 1
-
-    cog_project.write("cogs/__init__.py", "")
-    cog_project.write("cogs/big.py", many_tables("big", 20))
-    async with running_bot(db_url, cog_project, extensions=("cogs.big",)) as scene:
-        engine = MigrationEngine.for_bot(scene.bot)
-        threading.setprofile(profiler)
-        sys.setprofile(profiler)
-        try:
-            made = await engine.make("big")
-        finally:
-            sys.setprofile(None)
-            threading.setprofile(None)
-            engine.close()
-    assert made.outcome == "written"
+    made, copies = await _make_counting_calls(
+        db_url, cog_project, ops.CreateTableOp.to_table.__code__, 20
+    )
     assert made.script is not None
     assert made.script.count("op.drop_table(") == 20
     assert copies == 20

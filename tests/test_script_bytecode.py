@@ -180,9 +180,8 @@ def test_in_memory_code_is_used_only_while_the_source_is_the_same(
 ) -> None:
     """An edit within the same second and size is never hidden; tracebacks name the file."""
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    padding = "\n".join(f"# line {i} of padding to make the script large" for i in range(900))
     script = tmp_path / "0001_same.py"
-    script.write_text(SCRIPT.format(answer=1, padding=padding), encoding="utf-8")
+    _write_large(script, 1)
     stat = script.stat()
     assert stat.st_size >= bytecode.THRESHOLD
     assert bytecode.compile_out_of_process([script])
@@ -191,7 +190,7 @@ def test_in_memory_code_is_used_only_while_the_source_is_the_same(
     assert module.where.__code__.co_filename == str(script)
     assert compiles.of(tmp_path) == []  # the kept code ran
 
-    script.write_text(SCRIPT.format(answer=2, padding=padding), encoding="utf-8")
+    _write_large(script, 2)
     os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same time, same size
     assert script.stat().st_size == stat.st_size
     assert _load_as_alembic_does(script).ANSWER == 2
@@ -206,9 +205,8 @@ def test_in_memory_code_follows_a_rename_and_is_forgotten_with_the_script(
     tmp_path: Path, compiles: Compiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    padding = "\n".join(f"# line {i} of padding to make the script large" for i in range(900))
     first = tmp_path / "0001_first.py"
-    first.write_text(SCRIPT.format(answer=1, padding=padding), encoding="utf-8")
+    _write_large(first, 1)
     assert bytecode.compile_out_of_process([first])
     renamed = first.with_name("0001_renamed.py")
     os.rename(first, renamed)
@@ -226,15 +224,14 @@ def test_in_memory_code_is_bounded(
 ) -> None:
     """Past ``MEMORY_LIMIT`` the oldest script's code is forgotten (and compiled by Alembic)."""
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    padding = "\n".join(f"# line {i} of padding to make the script large" for i in range(900))
     scripts = [tmp_path / f"000{i}_s.py" for i in (1, 2)]
     for answer, script in enumerate(scripts):
-        script.write_text(SCRIPT.format(answer=answer, padding=padding), encoding="utf-8")
+        _write_large(script, answer)
         assert bytecode.compile_out_of_process([script])
     assert compiles.of(tmp_path) == []
     monkeypatch.setattr(bytecode, "MEMORY_LIMIT", 1)
     third = tmp_path / "0003_s.py"
-    third.write_text(SCRIPT.format(answer=3, padding=padding), encoding="utf-8")
+    _write_large(third, 3)
     assert bytecode.compile_out_of_process([third])
     assert [_load_as_alembic_does(s).ANSWER for s in (*scripts, third)] == [0, 1, 3]
     assert sorted(Path(name).name for name in compiles.of(tmp_path)) == [s.name for s in scripts]
@@ -267,19 +264,24 @@ def where():
 '''
 
 
+def _write_large(script: Path, answer: int) -> None:
+    """Write SCRIPT with ``ANSWER = answer``, padded above the threshold (always the same size)."""
+    padding = "\n".join(f"# line {i} of padding to make the script large" for i in range(900))
+    script.write_text(SCRIPT.format(answer=answer, padding=padding), encoding="utf-8")
+
+
 def test_an_edit_within_the_same_second_and_size_is_never_hidden(
     tmp_path: Path, bytecode_on: None
 ) -> None:
     """The child's bytecode is checked against a hash of the source at each import."""
-    padding = "\n".join(f"# line {i} of padding to make the script large" for i in range(900))
     script = tmp_path / "0001_same.py"
-    script.write_text(SCRIPT.format(answer=1, padding=padding), encoding="utf-8")
+    _write_large(script, 1)
     stat = script.stat()
     assert stat.st_size >= bytecode.THRESHOLD
     assert bytecode.compile_out_of_process([script])
     assert _checked_hash_pyc(script)
 
-    script.write_text(SCRIPT.format(answer=2, padding=padding), encoding="utf-8")
+    _write_large(script, 2)
     os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same time, same size
     assert script.stat().st_size == stat.st_size
 

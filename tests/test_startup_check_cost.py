@@ -12,14 +12,13 @@ it still finds what differs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import TypeEngine
 
@@ -28,6 +27,7 @@ from nextcord_ormar.migrations import MigrationEngine
 from nextcord_ormar.migrations.listing import listing_only
 from tests.conftest import CogProject
 from tests.databases import fresh_database
+from tests.test_check_one_pass import statements
 
 SCHEMA = [
     "CREATE TABLE parent (id INTEGER PRIMARY KEY, code VARCHAR(10) NOT NULL UNIQUE, "
@@ -124,20 +124,6 @@ def reflect_all(conn: Connection, multi: bool = True) -> dict[str, Any]:
             answer = getattr(inspector, method)(filter_names=TABLES)
             found[f"{round_} {method}"] = plain(sorted(answer.items(), key=repr))
     return found
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    sqlalchemy.event.listen(Engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sqlalchemy.event.remove(Engine, "before_cursor_execute", record)
 
 
 def test_sqlite_reflection_in_the_scope_is_the_dialects_own(tmp_path: Path) -> None:
