@@ -12,8 +12,8 @@ while the calling thread waits (which releases the GIL).
 The child writes *checked hash-based* ``.pyc`` files: Python validates them against a hash
 of the source at every import, so an edit that keeps the size and the second of the
 modification time can never load old code. Nothing here ever fails a command: if the child
-cannot run or cannot write (read-only folder, syntax error, ...), Alembic's import compiles
-in-process as before, with its own error for a broken script.
+cannot run or fails (a syntax error, ...), Alembic's import compiles in-process as before,
+with its own error for a broken script; if it cannot write, see the next paragraph.
 
 Where no file may be written (``sys.dont_write_bytecode``, that is ``PYTHONDONTWRITEBYTECODE``,
 common in container images; a read-only folder; ``--check-hash-based-pycs never``) the child
