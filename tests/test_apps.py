@@ -1,5 +1,6 @@
 """Apps and their models: naming, ownership, validation, registry order, migrations folders."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import ormar
@@ -147,6 +148,58 @@ def test_dependency_order_puts_referenced_apps_first() -> None:
     assert [a.name for a in registry.ordered()] == ["users", "bans", "audit"]
     assert [a.name for a in registry.ordered(["audit", "users"])] == ["users", "audit"]
     assert audit.dependencies == {"bans"}
+
+
+def test_the_first_look_at_many_apps_walks_the_model_classes_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a start or a reload every app's contents are unknown; the dependency order asks
+    each app in turn. One walk of ormar's classes answers all of them (a process that
+    reloads cogs keeps the old classes until a full collection, so a walk per app grew with
+    both the apps and the reloads)."""
+    from nextcord_ormar.apps import models
+
+    apps = [OrmarApp.create_app(f"walk{i}", module=f"m.walk{i}") for i in range(6)]
+    made: dict[str, list[type[ormar.Model]]] = {}
+    for index, app in enumerate(apps):
+        previous = made[apps[index - 1].name][0] if index else None
+        namespace: dict[str, object] = {
+            "ormar_config": app.config(),
+            "id": ormar.Integer(primary_key=True),
+            "__annotations__": {"id": int},
+        }
+        if previous is not None:
+            namespace["up"] = ormar.ForeignKey(previous)
+            namespace["__annotations__"]["up"] = previous | None  # type: ignore[index]
+        first = type(f"First{index}", (AppModel,), namespace)
+        second = type(
+            f"Second{index}",
+            (AppModel,),
+            {
+                "ormar_config": app.config(),
+                "id": ormar.Integer(primary_key=True),
+                "__annotations__": {"id": int},
+            },
+        )
+        made[app.name] = [first, second]
+    walks = 0
+    real = models.all_models
+
+    def counted() -> Iterator[type[ormar.Model]]:
+        nonlocal walks
+        walks += 1
+        return real()
+
+    monkeypatch.setattr(models, "all_models", counted)
+    for app in apps:
+        app._invalidate()  # as a reload leaves them
+    ordered = registry.ordered([app.name for app in reversed(apps)])
+    assert [app.name for app in ordered] == [app.name for app in apps]
+    assert walks == 1
+    for app in apps:
+        assert app.models == made[app.name]  # each app's own classes, in definition order
+    assert apps[3].dependencies == {"walk2"}
+    assert walks == 1
 
 
 def test_unknown_app_lists_the_known_ones() -> None:

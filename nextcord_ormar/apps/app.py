@@ -136,9 +136,12 @@ class OrmarApp:
             extra = tuple({id(t): t for t in reversed(self._extra_tables)}.values())[::-1]
             self._contents = _Contents((), extra, frozenset(t.name for t in extra))
             return self._contents
-        from .models import models_of, settled, tables_of
+        return self._registry._scan_with_others(self)
 
-        models = models_of(self._configs)
+    def _contents_from(self, models: list[type[ormar.Model]]) -> _Contents:
+        """The contents, given this app's model classes; kept once every model is settled."""
+        from .models import settled, tables_of
+
         tables = tables_of(self._configs, models, self._extra_tables)
         contents = _Contents(tuple(models), tuple(tables), frozenset(t.name for t in tables))
         if settled(self._configs, models):

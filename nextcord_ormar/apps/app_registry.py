@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy
 
 from ..errors import AppConflictError, UnknownAppError
-from .app import OrmarApp
+from .app import OrmarApp, _Contents
 from .identifiers import metadata
 from .names import validate_app_name
 
@@ -69,6 +69,22 @@ class Registry:
     def _invalidate(self) -> None:
         """Forget which app owns which table (an app was created, reset or changed)."""
         self._owners = None
+
+    def _scan_with_others(self, app: OrmarApp) -> _Contents:
+        """``app``'s contents, found in one walk of the model classes together with those of
+        every other app not yet scanned (after a start or a reload, each app is asked in turn:
+        the first question answers them all)."""
+        from .models import models_of_each
+
+        apps = [app] + [
+            other
+            for other in self._apps.values()
+            if other is not app and other._contents is None and other._configs
+        ]
+        found = models_of_each([each._configs for each in apps])
+        for other, models in zip(apps[1:], found[1:], strict=True):
+            other._contents_from(models)
+        return app._contents_from(found[0])
 
     @property
     def apps(self) -> dict[str, OrmarApp]:
