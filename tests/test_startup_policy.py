@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import nextcord
 import pytest
 import sqlalchemy
 from nextcord.http import Route
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from nextcord_ormar import Bot, normalize_url
@@ -205,6 +208,33 @@ async def test_check_holds_a_cog_behind_its_scripts_until_migrate_upgrade(
         assert scene.bot.__dict__["economy_heard"] == [after]
         dms = scene.discord.dm_channel(scene.owner).messages
         assert len(dms) == 1  # told once
+
+
+async def test_the_start_up_check_runs_with_what_the_bot_holds_frozen(
+    db_url: str, cog_project: CogProject
+) -> None:
+    """``freeze_gc`` freezes before the start-up check too, not only after it: the check's
+    work triggers full collections, which would otherwise rescan every module's objects."""
+    write_project(cog_project)
+    await make_first_migration(db_url, cog_project, apply=True)
+    frozen: list[int] = []
+
+    def record(conn: object, cursor: object, statement: str, *_: object) -> None:
+        if threading.current_thread() is not threading.main_thread():  # the engine's worker
+            frozen.append(gc.get_freeze_count())
+
+    gc.unfreeze()  # what the bots of earlier tests in this process froze
+    sqlalchemy.event.listen(Engine, "before_cursor_execute", record)
+    try:
+        options = {"migrations": "check"}
+        async with running_bot(
+            db_url, cog_project, extensions=EXTENSIONS, bot_options=options
+        ) as scene:
+            assert scene.bot.held_cogs == {}
+    finally:
+        sqlalchemy.event.remove(Engine, "before_cursor_execute", record)
+    assert frozen, "the check ran no statement in a worker"
+    assert min(frozen) > 0, frozen
 
 
 async def test_a_cog_loaded_later_is_checked_and_a_reload_after_an_upgrade_releases_it(
