@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy
 from sqlalchemy.engine import Engine
 
@@ -186,5 +187,54 @@ async def test_many_apps_cost_the_statements_of_one_app_with_their_tables(
         # per app, before: a listing of the tables, the version table and the ledger looked
         # up and read, Alembic's own catalogue queries; now once for all of them
         assert len(many_apps) <= len(one_app) + 1, (len(many_apps), len(one_app))
+    finally:
+        await bot.close()
+
+
+async def test_a_comparison_reads_the_columns_once_with_enum_types(
+    db_url: str, backend: str, cog_project: CogProject
+) -> None:
+    """On PostgreSQL the enum comparison looks at the columns Alembic has just reflected for
+    the same tables, rather than reading every column of every table again, and still finds
+    an enum type's new label, a type renamed and a column that no longer uses one."""
+    if backend != "postgresql":
+        pytest.skip("native enum types are compared on PostgreSQL only")
+    cog_project.write("cogs/__init__.py", "")
+    apps = {f"en{n}": cog(f"en{n}", {"Item": [NAME, mood(f"en{n}")]}, ("a", "b")) for n in range(3)}
+    for app, source in apps.items():
+        cog_project.write(f"cogs/{app}.py", source)
+    bot = Bot(database_url=db_url)
+    for app in apps:
+        bot.load_extension(f"cogs.{app}")
+    engine = MigrationEngine.for_bot(bot)
+    try:
+        for app in apps:
+            assert (await engine.make(app)).written
+        assert (await engine.upgrade()).ok
+        await engine.check()  # warm: the scripts are read
+        with statements() as seen:
+            assert not (await engine.check()).differing
+        columns = [s for s in seen if "format_type(" in s]
+        assert len(columns) == 1, columns  # Alembic's own reflection; none after it
+
+        cog_project.write("cogs/en0.py", cog("en0", {"Item": [NAME, mood("en0")]}, ("a", "b", "c")))
+        renamed = mood("en1").replace("En1Mood", "En1Feeling")
+        feeling = "class En1Feeling(enum.Enum):\n    a = 'a'\n    b = 'b'"
+        created = "app = OrmarApp.create_app('en1')"
+        source = cog("en1", {"Item": [NAME, renamed]}).replace(created, f"{created}\n{feeling}")
+        cog_project.write("cogs/en1.py", source)
+        cog_project.write("cogs/en2.py", cog("en2", {"Item": [NAME]}))
+        for app in apps:
+            bot.reload_extension(f"cogs.{app}")
+        by_app = {s.app: s for s in await engine.status()}
+        assert [c.kind for c in by_app["en0"].changes] == ["alter_enum"]
+        assert [c.describe() for c in by_app["en1"].changes] == [
+            "create enum en1_en1feeling (a, b)",
+            "alter column en1_items.mood (type en1_en1mood -> en1_en1feeling)",
+            "drop enum en1_en1mood (a, b)",
+        ]
+        assert [c.kind for c in by_app["en2"].changes] == ["drop_column", "drop_enum"]
+        alone = await per_app(engine, list(apps))
+        assert sorted(by_app.values(), key=lambda s: s.app) == sorted(alone, key=lambda s: s.app)
     finally:
         await bot.close()
