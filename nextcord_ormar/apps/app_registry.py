@@ -101,15 +101,22 @@ class Registry:
 
     def table_owner(self, table_name: str) -> OrmarApp | None:
         """The app that owns the table called ``table_name``, if any."""
+        return self._owner_map().get(table_name)
+
+    def owned_table_names(self) -> frozenset[str]:
+        """The names of the tables some app owns."""
+        return frozenset(self._owner_map())
+
+    def _owner_map(self) -> dict[str, OrmarApp]:
         if self._owners is not None:
-            return self._owners.get(table_name)
+            return self._owners
         owners: dict[str, OrmarApp] = {}
         for app in self._apps.values():
             for name in app.table_names:
                 owners.setdefault(name, app)
         if all(app._settled() for app in self._apps.values()):
             self._owners = owners
-        return owners.get(table_name)
+        return owners
 
     def ordered(self, names: Iterable[str] | None = None) -> list[OrmarApp]:
         """Apps in foreign-key dependency order (referenced apps first); ties by name."""

@@ -70,7 +70,7 @@ class AppSnapshot:
             version_table=app.version_table,
             folder=app.migrations_path,
             table_names=frozenset(app.table_names),
-            owned=frozenset(n for n in names if registry.table_owner(n) is not None),
+            owned=registry.owned_table_names() & names,
             **tables,
         )
 

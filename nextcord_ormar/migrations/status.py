@@ -192,8 +192,12 @@ def _diff_together(conn: Connection, group: list[AppScripts]) -> dict[str, ops.U
         for table in (*env.removed_tables, *env.table_names):  # a model wins over a removal
             owner[table] = env
 
+    # Each app's include_name lets through the tables of its listed_names() (and every name
+    # of another kind): one set for all of them, not a call per app for each name.
+    listed = frozenset().union(*(env.listed_names() for env in envs.values()))
+
     def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-        return any(env.include_name(name, type_, parent_names) for env in envs.values())
+        return type_ != "table" or name in listed
 
     def include_object(
         obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
@@ -214,7 +218,6 @@ def _diff_together(conn: Connection, group: list[AppScripts]) -> dict[str, ops.U
     context = MigrationContext.configure(connection=conn, opts=options)
     if conn.dialect.name == "postgresql":
         _serials_at_once(context)
-    listed = frozenset().union(*(env.listed_names() for env in envs.values()))
     with listing_only(conn, listed):  # only what some app's include_name accepts
         together = produce_migrations(context, next(iter(envs.values())).metadata).upgrade_ops
     assert together is not None
