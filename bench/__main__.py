@@ -147,7 +147,10 @@ def details(name: str, figure: Json) -> str:
         return (
             f"{figure['cogs']} cogs x {figure['tables'] // figure['cogs']} tables, all "
             f"migrated: ready in {figure['off_s']}s (off), {figure['check_s']}s (check), "
-            f"{figure['added_s']}s added (median of {figure['runs']}); one check of every "
+            f"{figure['added_s']}s added (median of {figure['runs']}); first start of a "
+            f"process (imports Alembic): {figure.get('first_off_s')}s / "
+            f"{figure.get('first_check_s')}s, {figure.get('first_added_s')}s added "
+            f"({'met' if figure.get('first_met') else 'NOT met'}); one check of every "
             f"app: {figure.get('check_statements')} statements, {figure.get('check_cpu_s')}s "
             f"CPU (one app: {figure.get('check_one_app_statements')}, "
             f"{figure.get('check_one_app_cpu_s')}s)"
