@@ -11,8 +11,8 @@ one app holding as many tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,17 +99,8 @@ async def per_app(engine: MigrationEngine, names: list[str]) -> list[AppStatus]:
 async def test_one_pass_answers_as_each_app_alone(
     db_url: str, backend: str, cog_project: CogProject
 ) -> None:
-    cog_project.write("cogs/__init__.py", "")
-    for app, (first, _) in APPS.items():
-        cog_project.write(f"cogs/{app}.py", first)
-    bot = Bot(database_url=db_url)
-    for app in APPS:
-        bot.load_extension(f"cogs.{app}")
-    engine = MigrationEngine.for_bot(bot)
-    try:
-        for app in APPS:
-            assert (await engine.make(app)).written
-        assert (await engine.upgrade()).ok
+    first = {app: source for app, (source, _) in APPS.items()}
+    async with migrated(db_url, cog_project, first) as (bot, engine):
         for app, (_, now) in APPS.items():
             if now != APPS[app][0]:
                 cog_project.write(f"cogs/{app}.py", now)
@@ -141,8 +132,6 @@ async def test_one_pass_answers_as_each_app_alone(
         for name in names:
             assert await engine.status([name]) == await per_app(engine, [name])
         assert (await engine.check(names)).differing == CheckResult(alone).differing
-    finally:
-        await bot.close()
 
 
 @contextmanager
@@ -159,26 +148,39 @@ def statements() -> Iterator[list[str]]:
         sqlalchemy.event.remove(Engine, "before_cursor_execute", record)
 
 
+@asynccontextmanager
+async def migrated(
+    db_url: str, project: CogProject, sources: dict[str, str]
+) -> AsyncIterator[tuple[Bot, MigrationEngine]]:
+    """A bot with one cog per app of ``sources`` (app → module source), each app's first
+    migration made and applied; the bot is closed at the end."""
+    project.write("cogs/__init__.py", "")
+    for app, source in sources.items():
+        project.write(f"cogs/{app}.py", source)
+    bot = Bot(database_url=db_url)
+    for app in sources:
+        bot.load_extension(f"cogs.{app}")
+    engine = MigrationEngine.for_bot(bot)
+    try:
+        for app in sources:
+            assert (await engine.make(app)).written
+        assert (await engine.upgrade()).ok
+        yield bot, engine
+    finally:
+        await bot.close()
+
+
 async def test_many_apps_cost_the_statements_of_one_app_with_their_tables(
     db_url: str, cog_project: CogProject
 ) -> None:
     """Four apps of three tables take (almost) the statements of one app of twelve."""
-    cog_project.write("cogs/__init__.py", "")
     small = [f"s{n}" for n in range(4)]
-    for app in small:
-        cog_project.write(
-            f"cogs/{app}.py", cog(app, {f"M{i}": [NAME, mood(app)] for i in range(3)}, ("a", "b"))
-        )
+    sources = {
+        app: cog(app, {f"M{i}": [NAME, mood(app)] for i in range(3)}, ("a", "b")) for app in small
+    }
     big = {f"M{i}": [NAME, mood("big")] for i in range(12)}
-    cog_project.write("cogs/big.py", cog("big", big, ("a", "b")))
-    bot = Bot(database_url=db_url)
-    for app in [*small, "big"]:
-        bot.load_extension(f"cogs.{app}")
-    engine = MigrationEngine.for_bot(bot)
-    try:
-        for app in [*small, "big"]:
-            assert (await engine.make(app)).written
-        assert (await engine.upgrade()).ok
+    sources["big"] = cog("big", big, ("a", "b"))
+    async with migrated(db_url, cog_project, sources) as (_, engine):
         await engine.check()  # warm: the scripts are read, the worker's engine connected
         with statements() as one_app:
             assert not (await engine.check(["big"])).differing
@@ -187,8 +189,6 @@ async def test_many_apps_cost_the_statements_of_one_app_with_their_tables(
         # per app, before: a listing of the tables, the version table and the ledger looked
         # up and read, Alembic's own catalogue queries; now once for all of them
         assert len(many_apps) <= len(one_app) + 1, (len(many_apps), len(one_app))
-    finally:
-        await bot.close()
 
 
 async def test_a_comparison_reads_the_columns_once_with_enum_types(
@@ -199,18 +199,8 @@ async def test_a_comparison_reads_the_columns_once_with_enum_types(
     an enum type's new label, a type renamed and a column that no longer uses one."""
     if backend != "postgresql":
         pytest.skip("native enum types are compared on PostgreSQL only")
-    cog_project.write("cogs/__init__.py", "")
     apps = {f"en{n}": cog(f"en{n}", {"Item": [NAME, mood(f"en{n}")]}, ("a", "b")) for n in range(3)}
-    for app, source in apps.items():
-        cog_project.write(f"cogs/{app}.py", source)
-    bot = Bot(database_url=db_url)
-    for app in apps:
-        bot.load_extension(f"cogs.{app}")
-    engine = MigrationEngine.for_bot(bot)
-    try:
-        for app in apps:
-            assert (await engine.make(app)).written
-        assert (await engine.upgrade()).ok
+    async with migrated(db_url, cog_project, apps) as (bot, engine):
         await engine.check()  # warm: the scripts are read
         with statements() as seen:
             assert not (await engine.check()).differing
@@ -236,5 +226,3 @@ async def test_a_comparison_reads_the_columns_once_with_enum_types(
         assert [c.kind for c in by_app["en2"].changes] == ["drop_column", "drop_enum"]
         alone = await per_app(engine, list(apps))
         assert sorted(by_app.values(), key=lambda s: s.app) == sorted(alone, key=lambda s: s.app)
-    finally:
-        await bot.close()
