@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -51,6 +52,8 @@ from .common import (
 # first start (--first-start) must find it not imported, as a bot's process does.
 
 RATIO_TARGET = 1.2
+#: The environment variable that gives a first-start child its database URL.
+URL_VARIABLE = "NXO_BENCH_STARTUP_URL"
 ADDED_TARGET_S = 0.5
 
 
@@ -125,8 +128,9 @@ async def time_to_ready(url: str, extensions: list[str], policy: str) -> float:
 
 def first_start(url: str, project: Path, extensions: list[str], policy: str) -> float:
     """Seconds from ``start()`` to ready for the first start of a fresh process."""
-    cmd = [sys.executable, "-m", "bench.startup", "--first-start", policy, "--url", url]
+    cmd = [sys.executable, "-m", "bench.startup", "--first-start", policy]
     env = child_env(project)
+    env[URL_VARIABLE] = url  # not on the command line, where a password would show
     # With bytecode, as an installed package has it (pip compiles it): not every process
     # compiling this checkout's own modules. The first child writes what the others read.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -186,15 +190,15 @@ async def measure(url: str, project: Path, sizes: Sizes) -> Json:
 
 
 def first_start_main() -> None:
-    """``--first-start POLICY --url URL --extensions a,b``: one start, its time as JSON."""
+    """``--first-start POLICY --extensions a,b`` (the URL in :data:`URL_VARIABLE`): one start,
+    its time as JSON."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--first-start", choices=("off", "check"), required=True)
-    parser.add_argument("--url", required=True)
     parser.add_argument("--extensions", required=True)
     args = parser.parse_args()
     extensions = args.extensions.split(",")
     assert "alembic" not in sys.modules  # what a bot's process has not imported either
-    ready = asyncio.run(time_to_ready(args.url, extensions, args.first_start))
+    ready = asyncio.run(time_to_ready(os.environ[URL_VARIABLE], extensions, args.first_start))
     print(json.dumps({"ready_s": ready}))
 
 
