@@ -170,6 +170,8 @@ async def measure(url: str, project: Path, sizes: Sizes) -> Json:
     added = round(check - off, 3)
     first_off, first_check = median(first["off"]), median(first["check"])
     first_added = round(first_check - first_off, 3)
+    first_ratio = round(first_check / first_off, 2) if first_off else 0.0
+    first_met = first_ratio <= RATIO_TARGET or first_added <= ADDED_TARGET_S
     return {
         "cogs": len(cogs),
         "tables": sum(cogs.values()),
@@ -181,10 +183,11 @@ async def measure(url: str, project: Path, sizes: Sizes) -> Json:
         "first_off_s": round(first_off, 3),
         "first_check_s": round(first_check, 3),
         "first_added_s": first_added,
-        "first_ratio": round(first_check / first_off, 2) if first_off else 0.0,
+        "first_ratio": first_ratio,
         **cost,
-        "met": ratio <= RATIO_TARGET or added <= ADDED_TARGET_S,
-        "first_met": first_added <= ADDED_TARGET_S,
+        # met in one process and on a first start alike
+        "met": (ratio <= RATIO_TARGET or added <= ADDED_TARGET_S) and first_met,
+        "first_met": first_met,
         "target": f"<= {RATIO_TARGET}x or <= {ADDED_TARGET_S} s added",
     }
 
