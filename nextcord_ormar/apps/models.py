@@ -129,13 +129,9 @@ def all_models() -> Iterator[type[ormar.Model]]:
                 yield sub
 
 
-def models_of(configs: Sequence[AppConfig]) -> list[type[ormar.Model]]:
-    """The model classes built with ``configs``, in the order of the configs."""
-    return models_of_each([configs])[0]
-
-
 def models_of_each(groups: Sequence[Sequence[AppConfig]]) -> list[list[type[ormar.Model]]]:
-    """:func:`models_of` for each group of configs (an app's), from one walk of the classes.
+    """For each group of configs (an app's), the model classes built with them, in the order
+    of the configs; all from one walk of the classes.
 
     The walk visits every ormar model class of the process, and a process that reloads cogs
     keeps the old classes until a full garbage collection: one walk for every app, not one
