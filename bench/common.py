@@ -226,11 +226,18 @@ def child_env(extra_path: Path | None = None) -> dict[str, str]:
     return env
 
 
-def run_child(module: str, args: list[str], out: Path, timeout: float = 600.0) -> Json:
-    """Run ``python -m bench.<module> ... --result out`` and read the JSON it wrote."""
+def run_child(
+    module: str,
+    args: list[str],
+    out: Path,
+    timeout: float = 600.0,
+    env: dict[str, str] | None = None,
+) -> Json:
+    """Run ``python -m bench.<module> ... --result out`` and read the JSON it wrote
+    (``env``: the child's environment, :func:`child_env` by default)."""
     cmd = [sys.executable, "-m", f"bench.{module}", *args, "--result", str(out)]
     done = subprocess.run(
-        cmd, cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=timeout
+        cmd, cwd=REPO, env=env or child_env(), capture_output=True, text=True, timeout=timeout
     )
     if done.returncode != 0 or not out.exists():
         tail = (done.stderr or done.stdout).strip().splitlines()[-15:]

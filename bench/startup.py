@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,7 +35,6 @@ from nextcord_ormar import Bot
 from nextcord_ormar.testing import LocalDiscord
 
 from .common import (
-    REPO,
     Json,
     Sizes,
     child_env,
@@ -45,7 +42,9 @@ from .common import (
     child_parser,
     fresh_database,
     median,
+    run_child,
     write_project,
+    write_result,
 )
 
 # nextcord_ormar.migrations (and so Alembic) is imported where it is used, not here: a
@@ -126,26 +125,15 @@ async def time_to_ready(url: str, extensions: list[str], policy: str) -> float:
         return ready
 
 
-def first_start(url: str, project: Path, extensions: list[str], policy: str) -> float:
+def first_start(url: str, project: Path, extensions: list[str], policy: str, out: Path) -> float:
     """Seconds from ``start()`` to ready for the first start of a fresh process."""
-    cmd = [sys.executable, "-m", "bench.startup", "--first-start", policy]
     env = child_env(project)
     env[URL_VARIABLE] = url  # not on the command line, where a password would show
     # With bytecode, as an installed package has it (pip compiles it): not every process
     # compiling this checkout's own modules. The first child writes what the others read.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    done = subprocess.run(
-        [*cmd, "--extensions", ",".join(extensions)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-15:]
-        raise RuntimeError("bench.startup --first-start failed:\n" + "\n".join(tail))
-    ready: float = json.loads(done.stdout.strip().splitlines()[-1])["ready_s"]
+    args = ["--first-start", policy, "--extensions", ",".join(extensions)]
+    ready: float = run_child("startup", args, out, timeout=300, env=env)["ready_s"]
     return ready
 
 
@@ -161,10 +149,12 @@ async def measure(url: str, project: Path, sizes: Sizes) -> Json:
             times[policy].append(await time_to_ready(url, extensions, policy))
     cost = await check_cost(url, extensions)
     first: dict[str, list[float]] = {"off": [], "check": []}
-    first_start(url, project, extensions, "check")  # warm-up: the .pyc files, the disk cache
-    for _ in range(max(sizes.overhead_runs, 1)):
+    out = project.parent / "first-start-warm-up.json"
+    first_start(url, project, extensions, "check", out)  # warm-up: the .pyc files, disk cache
+    for run in range(max(sizes.overhead_runs, 1)):
         for policy in ("off", "check"):
-            first[policy].append(first_start(url, project, extensions, policy))
+            out = project.parent / f"first-start-{policy}-{run}.json"
+            first[policy].append(first_start(url, project, extensions, policy, out))
     off, check = median(times["off"]), median(times["check"])
     ratio = round(check / off, 2) if off else 0.0
     added = round(check - off, 3)
@@ -193,16 +183,17 @@ async def measure(url: str, project: Path, sizes: Sizes) -> Json:
 
 
 def first_start_main() -> None:
-    """``--first-start POLICY --extensions a,b`` (the URL in :data:`URL_VARIABLE`): one start,
-    its time as JSON."""
+    """``--first-start POLICY --extensions a,b --result PATH`` (the URL in
+    :data:`URL_VARIABLE`): one start, its time written as JSON."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--first-start", choices=("off", "check"), required=True)
     parser.add_argument("--extensions", required=True)
+    parser.add_argument("--result", required=True)
     args = parser.parse_args()
     extensions = args.extensions.split(",")
     assert "alembic" not in sys.modules  # what a bot's process has not imported either
     ready = asyncio.run(time_to_ready(os.environ[URL_VARIABLE], extensions, args.first_start))
-    print(json.dumps({"ready_s": ready}))
+    write_result(args.result, {"ready_s": ready})
 
 
 def main() -> None:
