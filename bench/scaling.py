@@ -14,7 +14,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 from . import original
@@ -35,11 +37,17 @@ APP = "shop"
 
 
 def time_command(
-    cmd: list[str], cwd: Path, env: dict[str, str], runs: int, reset: Callable[[], None]
+    cmd: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    runs: int,
+    reset: Callable[[], None],
+    warm_up: bool = True,
 ) -> list[float]:
-    """Run ``cmd`` once to warm up, then ``runs`` times; ``reset`` runs before each."""
+    """Run ``cmd`` once to warm up (unless ``warm_up`` is false), then ``runs`` times;
+    ``reset`` runs before each."""
     times = []
-    for attempt in range(runs + 1):
+    for attempt in range(runs + 1 if warm_up else runs):
         reset()
         start = time.perf_counter()
         done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
@@ -47,30 +55,63 @@ def time_command(
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
             raise RuntimeError(f"{' '.join(cmd)} failed:\n" + "\n".join(tail))
-        if attempt:
+        if attempt or not warm_up:
             times.append(took)
     return times
 
 
-def ours(backend: str, unrelated: int, sizes: Sizes, folder: Path) -> Json:
+def ours(backend: str, sizes: Sizes, folder: Path) -> dict[int, Json]:
+    """Our CLI and our engine's ``make`` with 0 and with ``sizes.unrelated_tables`` tables.
+
+    Both databases exist side by side and the two sides take turns (ABBA: 0, n, n, 0, ...),
+    CLI run by CLI run and engine child by engine child, so a drift of the machine (the
+    server still writing out the 2,000 tables just made, another process's burst) falls on
+    both sides alike instead of on whichever side ran second.
+    """
+    n = sizes.unrelated_tables
     nxalembic = str(Path(sys.executable).parent / "nxalembic")
-    with fresh_database(backend, folder) as url:
-        project = folder / f"ours-{unrelated}"
-        write_project(project, url, {APP: sizes.scaling_cog_tables})
-        create_unrelated_tables(url, unrelated)
-        cli = time_command(
-            [nxalembic, "migrate", "--app", APP],
-            project,
-            child_env(project),
-            sizes.scaling_runs,
-            lambda: clear_versions(project),
-        )
-        engine = run_child(
-            "scaling",
-            ["--engine-child", str(project), "--runs", str(sizes.scaling_runs)],
-            folder / f"engine-{unrelated}.json",
-        )
-    return {"cli_s": median(cli), "engine_s": engine["median_s"], "cpu_s": engine["cpu_median_s"]}
+    with ExitStack() as stack:
+        projects: dict[int, Path] = {}
+        for count in (0, n):
+            url = stack.enter_context(fresh_database(backend, folder))
+            project = folder / f"ours-{count}"
+            write_project(project, url, {APP: sizes.scaling_cog_tables})
+            create_unrelated_tables(url, count)
+            projects[count] = project
+
+        def turns(rounds: int) -> Iterator[int]:
+            for index in range(rounds):
+                yield from ((0, n) if index % 2 == 0 else (n, 0))
+
+        def migrate(count: int, runs: int, warm_up: bool) -> list[float]:
+            project = projects[count]
+            command = [nxalembic, "migrate", "--app", APP]
+            reset = partial(clear_versions, project)
+            return time_command(command, project, child_env(project), runs, reset, warm_up)
+
+        cli: dict[int, list[float]] = {0: [], n: []}
+        for count in (0, n):  # a warm-up each, not counted
+            migrate(count, 0, warm_up=True)
+        for count in turns(sizes.scaling_runs):
+            cli[count] += migrate(count, 1, warm_up=False)
+        engine: dict[int, list[float]] = {0: [], n: []}
+        cpu: dict[int, list[float]] = {0: [], n: []}
+        for turn, count in enumerate(turns(sizes.scaling_rounds)):
+            child = run_child(
+                "scaling",
+                ["--engine-child", str(projects[count]), "--runs", str(sizes.scaling_runs)],
+                folder / f"engine-{count}-{turn}.json",
+            )
+            engine[count] += child["times_s"]
+            cpu[count] += child["cpu_s"]
+    return {
+        count: {
+            "cli_s": median(cli[count]),
+            "engine_s": median(engine[count]),
+            "cpu_s": median(cpu[count]),
+        }
+        for count in (0, n)
+    }
 
 
 def theirs(unrelated: int, sizes: Sizes, folder: Path, bin_dir: Path) -> float:
@@ -86,11 +127,13 @@ def theirs(unrelated: int, sizes: Sizes, folder: Path, bin_dir: Path) -> float:
 
 def run(backend: str, sizes: Sizes, folder: Path, with_original: bool) -> Json:
     n = sizes.unrelated_tables
-    base, crowded = ours(backend, 0, sizes, folder), ours(backend, n, sizes, folder)
+    measured = ours(backend, sizes, folder)
+    base, crowded = measured[0], measured[n]
     result: Json = {
         "unrelated_tables": n,
         "cog_tables": sizes.scaling_cog_tables,
         "runs": sizes.scaling_runs,
+        "engine_runs": sizes.scaling_runs * sizes.scaling_rounds,
         "ours_cli_0_s": round(base["cli_s"], 3),
         f"ours_cli_{n}_s": round(crowded["cli_s"], 3),
         "ours_cli_ratio": round(crowded["cli_s"] / base["cli_s"], 2),
@@ -146,9 +189,7 @@ def engine_child(project: Path, runs: int, result_path: str) -> None:
     clear_versions(project)
     # CPU time of this process (all its threads): less swayed by other work on a shared
     # machine than wall time, but blind to the database server's share.
-    write_result(
-        result_path, {"median_s": median(times), "times_s": times, "cpu_median_s": median(cpu)}
-    )
+    write_result(result_path, {"times_s": times, "cpu_s": cpu})
 
 
 def main() -> None:
