@@ -32,7 +32,7 @@ class Sizes:
     unrelated_tables: int = 2000
     scaling_cog_tables: int = 5
     scaling_runs: int = 5
-    scaling_rounds: int = 4
+    scaling_engine_runs: int = 30
     ack_invocations: int = 40
     busy_seconds: float = 6.0
     busy_invocations: int = 20
@@ -56,7 +56,7 @@ class Sizes:
             tables_per_cog=3,
             unrelated_tables=50,
             scaling_runs=1,
-            scaling_rounds=1,
+            scaling_engine_runs=1,
             ack_invocations=5,
             busy_seconds=1.5,
             busy_invocations=3,

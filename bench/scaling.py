@@ -34,6 +34,9 @@ from .common import (
 )
 
 APP = "shop"
+#: The environment variable that gives the engine child its databases: a JSON list of
+#: ``[unrelated tables, URL]`` pairs.
+URLS_VARIABLE = "NXO_BENCH_SCALING_URLS"
 
 
 def time_command(
@@ -64,19 +67,20 @@ def ours(backend: str, sizes: Sizes, folder: Path) -> dict[int, Json]:
     """Our CLI and our engine's ``make`` with 0 and with ``sizes.unrelated_tables`` tables.
 
     Both databases exist side by side and the two sides take turns (ABBA: 0, n, n, 0, ...),
-    CLI run by CLI run and engine child by engine child, so a drift of the machine (the
-    server still writing out the 2,000 tables just made, another process's burst) falls on
-    both sides alike instead of on whichever side ran second.
+    CLI run by CLI run, and make by make in one engine child, so a drift of the machine
+    (another process's burst, a slower spell of a shared virtual CPU) falls on both sides
+    alike instead of on whichever side ran second.
     """
     n = sizes.unrelated_tables
     nxalembic = str(Path(sys.executable).parent / "nxalembic")
     with ExitStack() as stack:
         projects: dict[int, Path] = {}
+        urls: dict[int, str] = {}
         for count in (0, n):
-            url = stack.enter_context(fresh_database(backend, folder))
+            urls[count] = stack.enter_context(fresh_database(backend, folder))
             project = folder / f"ours-{count}"
-            write_project(project, url, {APP: sizes.scaling_cog_tables})
-            create_unrelated_tables(url, count)
+            write_project(project, urls[count], {APP: sizes.scaling_cog_tables})
+            create_unrelated_tables(urls[count], count)
             projects[count] = project
 
         def turns(rounds: int) -> Iterator[int]:
@@ -94,21 +98,21 @@ def ours(backend: str, sizes: Sizes, folder: Path) -> dict[int, Json]:
             migrate(count, 0, warm_up=True)
         for count in turns(sizes.scaling_runs):
             cli[count] += migrate(count, 1, warm_up=False)
-        engine: dict[int, list[float]] = {0: [], n: []}
-        cpu: dict[int, list[float]] = {0: [], n: []}
-        for turn, count in enumerate(turns(sizes.scaling_rounds)):
-            child = run_child(
-                "scaling",
-                ["--engine-child", str(projects[count]), "--runs", str(sizes.scaling_runs)],
-                folder / f"engine-{count}-{turn}.json",
-            )
-            engine[count] += child["times_s"]
-            cpu[count] += child["cpu_s"]
+        # The engine's make: one child, both databases, the sides taking turns make by make.
+        env = child_env()
+        env[URLS_VARIABLE] = json.dumps([[count, urls[count]] for count in (0, n)])
+        engine = run_child(
+            "scaling",
+            ["--engine-child", str(projects[0]), "--runs", str(sizes.scaling_engine_runs)],
+            folder / "engine.json",
+            env=env,
+        )
+    sides = {side["unrelated"]: side for side in engine["sides"]}
     return {
         count: {
             "cli_s": median(cli[count]),
-            "engine_s": median(engine[count]),
-            "cpu_s": median(cpu[count]),
+            "engine_s": median(sides[count]["times_s"]),
+            "cpu_s": median(sides[count]["cpu_s"]),
         }
         for count in (0, n)
     }
@@ -133,7 +137,7 @@ def run(backend: str, sizes: Sizes, folder: Path, with_original: bool) -> Json:
         "unrelated_tables": n,
         "cog_tables": sizes.scaling_cog_tables,
         "runs": sizes.scaling_runs,
-        "engine_runs": sizes.scaling_runs * sizes.scaling_rounds,
+        "engine_runs": sizes.scaling_engine_runs,
         "ours_cli_0_s": round(base["cli_s"], 3),
         f"ours_cli_{n}_s": round(crowded["cli_s"], 3),
         "ours_cli_ratio": round(crowded["cli_s"] / base["cli_s"], 2),
@@ -165,31 +169,54 @@ def run(backend: str, sizes: Sizes, folder: Path, with_original: bool) -> Json:
 
 
 def engine_child(project: Path, runs: int, result_path: str) -> None:
-    """In a process of its own: import the bot, time ``MigrationEngine.make`` for the app."""
+    """In a process of its own: import the bot (for its registry) and time
+    ``MigrationEngine.make`` of the app on each database of :data:`URLS_VARIABLE`, the
+    databases taking turns make by make (ABBA), after a warm-up make on each."""
     import os
 
     os.chdir(project)
     sys.path.insert(0, str(project))
     import bot as bot_module  # type: ignore[import-not-found]
 
+    from nextcord_ormar.connection import PlainDatabase
     from nextcord_ormar.migrations import MigrationEngine
 
-    engine = MigrationEngine.for_bot(bot_module.bot)
-    times, cpu = [], []
-    for attempt in range(runs + 1):
+    # The URLs come from the environment, never the command line (they hold a password).
+    sides = [(int(count), url) for count, url in json.loads(os.environ[URLS_VARIABLE])]
+    registry = bot_module.bot.registry
+    engines = [MigrationEngine(PlainDatabase(url), registry) for _, url in sides]
+    times: list[list[float]] = [[] for _ in sides]
+    cpu: list[list[float]] = [[] for _ in sides]
+
+    def make(index: int) -> tuple[float, float]:
         clear_versions(project)
         start, start_cpu = time.perf_counter(), time.process_time()
-        made = asyncio.run(engine.make(APP))
+        made = asyncio.run(engines[index].make(APP))
         took, took_cpu = time.perf_counter() - start, time.process_time() - start_cpu
         if made.outcome != "written":
             raise RuntimeError(f"make did not write a migration: {made.outcome}")
-        if attempt:
-            times.append(took)
-            cpu.append(took_cpu)
+        return took, took_cpu
+
+    for index in range(len(sides)):  # warm-ups, not counted
+        make(index)
+    order = list(range(len(sides)))
+    for attempt in range(runs):
+        for index in order if attempt % 2 == 0 else order[::-1]:
+            took, took_cpu = make(index)
+            times[index].append(took)
+            cpu[index].append(took_cpu)
     clear_versions(project)
     # CPU time of this process (all its threads): less swayed by other work on a shared
     # machine than wall time, but blind to the database server's share.
-    write_result(result_path, {"times_s": times, "cpu_s": cpu})
+    write_result(
+        result_path,
+        {
+            "sides": [
+                {"unrelated": count, "times_s": times[index], "cpu_s": cpu[index]}
+                for index, (count, _) in enumerate(sides)
+            ]
+        },
+    )
 
 
 def main() -> None:
