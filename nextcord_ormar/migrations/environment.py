@@ -22,10 +22,16 @@ from . import compare, enum_compare, operations, render
 from .ledger import LEDGER_TABLE
 from .listing import listing_only
 
-__all__ = ["ATTRIBUTE", "AppEnvironment", "run_environment"]
+__all__ = ["ATTRIBUTE", "AppEnvironment", "includes", "run_environment"]
 
 #: The key of ``Config.attributes`` holding the :class:`AppEnvironment`.
 ATTRIBUTE = "nextcord_ormar"
+
+
+def includes(listed: frozenset[str], name: str | None, type_: str) -> bool:
+    """The ``include_name`` rule over ``listed`` table names: a table is reflected only if
+    listed; every name of another kind (columns, indexes, ...) is let through."""
+    return type_ != "table" or name in listed
 
 
 @dataclass
@@ -54,9 +60,7 @@ class AppEnvironment:
         comparison by :meth:`include_object`): Alembic 1.20 reflects *every* table when the
         list of included tables is empty, as it is before an app's first migration.
         """
-        if type_ == "table":
-            return name in self.listed_names()
-        return True
+        return includes(self.listed_names(), name, type_)
 
     def listed_names(self) -> frozenset[str]:
         """Every table name :meth:`include_name` accepts (the one rule for both): all a

@@ -25,7 +25,7 @@ from sqlalchemy.types import BIGINT, INTEGER
 
 from . import ledger, legacy
 from .enum_compare import SCOPES_OPTION, EnumScope
-from .environment import ATTRIBUTE, AppEnvironment
+from .environment import ATTRIBUTE, AppEnvironment, includes
 from .listing import listing_only
 from .operations import describe_operations
 from .owned import removed_tables
@@ -192,12 +192,12 @@ def _diff_together(conn: Connection, group: list[AppScripts]) -> dict[str, ops.U
         for table in (*env.removed_tables, *env.table_names):  # a model wins over a removal
             owner[table] = env
 
-    # Each app's include_name lets through the tables of its listed_names() (and every name
-    # of another kind): one set for all of them, not a call per app for each name.
+    # Each app's include_name rule, over every app's listed names at once (one set, not a
+    # call per app for each name).
     listed = frozenset().union(*(env.listed_names() for env in envs.values()))
 
     def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-        return type_ != "table" or name in listed
+        return includes(listed, name, type_)
 
     def include_object(
         obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
